@@ -1,0 +1,28 @@
+"""portnet: fully-connected networks written once against the array API standard.
+
+The same forward, backward and update equations (Andrew Ng's course notes) train on
+NumPy, CuPy, JAX, PyTorch and array-api-strict.
+"""
+
+from __future__ import annotations
+
+from . import activations, datasets, init, losses, network
+from ._backend import BACKENDS
+from .model import History, Model, train
+from .network import Layer, Network
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BACKENDS",
+    "History",
+    "Layer",
+    "Model",
+    "Network",
+    "activations",
+    "datasets",
+    "init",
+    "losses",
+    "network",
+    "train",
+]

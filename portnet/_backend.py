@@ -1,0 +1,240 @@
+"""Backend plumbing: the one place that knows about specific array libraries.
+
+Everything else in portnet is written against the array API standard.  This module
+resolves a backend name (or namespace) to an array namespace, places data and parameters
+on a device, casts to the chosen dtype, compiles the training step (``jax.jit``) and reads
+scalars back to the host (the only synchronisation points of training).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import array_api_compat as aac
+import numpy as np
+
+Array = Any
+
+__all__ = ["BACKENDS", "Backend", "backend_of", "resolve_backend", "to_numpy"]
+
+#: name -> (module imported to check availability, namespace module, extra to install)
+_TABLE: dict[str, tuple[str, str, str | None]] = {
+    "numpy": ("numpy", "array_api_compat.numpy", None),
+    "cupy": ("cupy", "array_api_compat.cupy", "cupy"),
+    "jax": ("jax", "jax.numpy", "jax"),
+    "torch": ("torch", "array_api_compat.torch", "torch"),
+    "array_api_strict": ("array_api_strict", "array_api_strict", "strict"),
+}
+BACKENDS: tuple[str, ...] = tuple(_TABLE)
+
+_IS_NAMESPACE: dict[str, Callable[[Any], bool]] = {
+    "numpy": aac.is_numpy_namespace,
+    "cupy": aac.is_cupy_namespace,
+    "jax": aac.is_jax_namespace,
+    "torch": aac.is_torch_namespace,
+    "array_api_strict": aac.is_array_api_strict_namespace,
+}
+
+
+def _import_namespace(name: str) -> Any:
+    check, namespace, extra = _TABLE[name]
+    try:
+        importlib.import_module(check)
+    except ImportError as exc:
+        raise ImportError(
+            f"backend {name!r} needs {check!r}, which is not installed: "
+            f"pip install 'portnet[{extra}]'"
+        ) from exc
+    return importlib.import_module(namespace)
+
+
+def backend_of(xp: Any) -> str | None:
+    """The registry name of namespace ``xp``, or None for a namespace portnet does not know."""
+    if not hasattr(xp, "__name__"):
+        return None
+    for name, is_namespace in _IS_NAMESPACE.items():
+        if is_namespace(xp):
+            return name
+    return None
+
+
+def _is_array(x: Any) -> bool:
+    return aac.is_array_api_obj(x) and not isinstance(x, (int, float, complex, bool))
+
+
+def _parse_device(name: str | None, xp: Any, device: Any) -> Any:
+    """Turn a user's ``device=`` (an object of the backend, or a string) into a device object."""
+    if device is None or not isinstance(device, (str, int)):
+        return device
+    if name == "jax":
+        import jax
+
+        platform, _, index = str(device).partition(":")
+        platform = {"cuda": "gpu"}.get(platform, platform)
+        try:
+            return jax.devices(platform)[int(index or 0)]
+        except (RuntimeError, IndexError) as exc:
+            raise ValueError(
+                f"JAX has no device {device!r}; available: {[str(d) for d in jax.devices()]}"
+            ) from exc
+    if name == "torch":
+        import torch
+
+        return torch.device(device)
+    if name == "array_api_strict":
+        return xp.Device(device)
+    if name == "cupy":
+        import cupy
+
+        return cupy.cuda.Device(int(str(device).rpartition(":")[2] or 0))
+    if name == "numpy" and device == "cpu":
+        return "cpu"
+    raise ValueError(f"cannot interpret device {device!r} for backend {name!r}")
+
+
+@dataclass(frozen=True)
+class Backend:
+    """An array namespace, a device on it, and how to run and read code there.
+
+    Attributes
+    ----------
+    name : str
+        Registry name (``"numpy"``, ``"jax"``, ...) or the namespace's module name.
+    xp : module
+        The array namespace (array-api-compat's wrapper where the library needs one).
+    device : object
+        Where data and parameters live.
+    """
+
+    name: str
+    xp: Any
+    device: Any
+
+    # -- placement ----------------------------------------------------------------------------
+    def asarray(self, x: Any, dtype: Any = None, *, what: str = "array") -> Array:
+        """``x`` in this namespace, on this device, with ``dtype`` (never a silent downcast)."""
+        xp = self.xp
+        if _is_array(x) and aac.array_namespace(x) is xp:
+            if dtype is not None and x.dtype != dtype:
+                x = xp.astype(x, dtype)
+            if self.device is not None and aac.device(x) != self.device:
+                x = aac.to_device(x, self.device)
+            return x
+        try:
+            host = to_numpy(x)
+        except (TypeError, RuntimeError, ValueError) as exc:
+            source = backend_of(aac.array_namespace(x)) if _is_array(x) else type(x).__name__
+            raise TypeError(
+                f"{what} is a {source} array that cannot be moved to backend {self.name!r}; "
+                f"pass backend={source!r} (or backend=None to use the input's own backend), "
+                "or convert it to NumPy first"
+            ) from exc
+        return xp.asarray(host, dtype=dtype, device=self.device)
+
+    def dtype(self, dtype: Any, x: Any = None) -> Any:
+        """Resolve ``dtype`` (None, a name or a dtype object) to a floating dtype here.
+
+        None takes the floating dtype of ``x`` when ``x`` is an array with one, else the
+        backend's default real floating dtype on this device.  float64 where the backend or
+        device has none (JAX without x64, a no-float64 device) is an error, never float32.
+        """
+        xp = self.xp
+        info = xp.__array_namespace_info__()
+        supported = info.dtypes(device=self.device, kind="real floating")
+        if dtype is None:
+            source = getattr(x, "dtype", None) if _is_array(x) else None
+            name = _float_name(source)
+            if name is None:
+                return info.default_dtypes(device=self.device)["real floating"]
+            why = f"X has dtype {name}"
+        else:
+            name = _float_name(dtype)
+            if name is None:
+                raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+            why = f"dtype={name!r} was asked for"
+        if name == "float64" and self.name == "jax" and not _jax_x64():
+            raise ValueError(
+                f"float64 on JAX needs x64 mode ({why}): set JAX_ENABLE_X64=1 or call "
+                "jax.config.update('jax_enable_x64', True) before creating arrays, "
+                "or pass dtype='float32'"
+            )
+        if name not in supported:
+            raise ValueError(
+                f"{name} is not supported by backend {self.name!r} on device {self.device!r} "
+                f"({why}); supported: {sorted(supported)}; pass dtype='float32'"
+            )
+        return supported[name]
+
+    # -- running --------------------------------------------------------------------------------
+    def compile(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """``fn`` compiled for this backend: ``jax.jit`` on JAX, ``fn`` itself elsewhere."""
+        if self.name == "jax":
+            import jax
+
+            return jax.jit(fn)
+        return fn
+
+    def read(self, x: Array) -> float:
+        """A 0-d array as a Python float: a device-to-host synchronisation point."""
+        return float(x)
+
+
+def _float_name(dtype: Any) -> str | None:
+    if dtype is None:
+        return None
+    text = dtype if isinstance(dtype, str) else str(getattr(dtype, "name", dtype))
+    for name in ("float32", "float64"):
+        if text == name or text.endswith("." + name):
+            return name
+    return None
+
+
+def _jax_x64() -> bool:
+    import jax
+
+    return bool(jax.config.read("jax_enable_x64"))
+
+
+def to_numpy(x: Any) -> np.ndarray:
+    """A host NumPy copy of ``x`` (lists, NumPy, or arrays that allow host conversion)."""
+    if aac.is_cupy_array(x):
+        return x.get()
+    if aac.is_torch_array(x):
+        return x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+def resolve_backend(backend: Any, X: Any = None, device: Any = None) -> Backend:
+    """The :class:`Backend` for a ``backend=`` argument.
+
+    ``backend`` is a registry name, an array namespace, or None to use the namespace of
+    ``X`` (NumPy for lists).  ``device`` is a device object or string; None keeps the
+    device of ``X`` when ``X`` is already in that namespace, else the default device.
+    """
+    if backend is None:
+        xp = aac.array_namespace(X) if _is_array(X) else _import_namespace("numpy")
+        name = backend_of(xp) or getattr(xp, "__name__", repr(xp))
+    elif isinstance(backend, str):
+        if backend not in _TABLE:
+            raise ValueError(
+                f"unknown backend {backend!r}; expected one of {list(BACKENDS)}, "
+                "an array namespace, or None (use the input's)"
+            )
+        name, xp = backend, _import_namespace(backend)
+    elif hasattr(backend, "__array_namespace_info__") or backend_of(backend):
+        name = backend_of(backend) or getattr(backend, "__name__", repr(backend))
+        xp = _import_namespace(name) if name in _TABLE else backend
+    else:
+        raise TypeError(
+            f"backend must be a name in {list(BACKENDS)}, an array namespace or None; "
+            f"got {backend!r}"
+        )
+    device = _parse_device(name, xp, device)
+    if device is None and _is_array(X) and aac.array_namespace(X) is xp:
+        device = aac.device(X)
+    if device is None:
+        device = xp.__array_namespace_info__().default_device()
+    return Backend(name, xp, device)

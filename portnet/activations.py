@@ -1,0 +1,150 @@
+"""Activation functions, each defined beside its derivative (course notes, seeds 000–003).
+
+Every function here is written once against the array API standard: the namespace comes
+from the argument (``array_namespace(z)``) and nothing imports a backend.  The derivative
+takes both the pre-activation ``z`` and the activation ``a = g(z)``, so that sigmoid and
+tanh can reuse ``a`` as the course does (``σ' = a(1-a)``, ``tanh' = 1-a²``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._namespace import array_namespace
+
+Array = Any
+
+__all__ = [
+    "ACTIVATIONS",
+    "Activation",
+    "get_activation",
+    "identity",
+    "leaky_relu",
+    "relu",
+    "sigmoid",
+    "tanh",
+]
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An activation ``g`` with its derivative.
+
+    Parameters
+    ----------
+    name : str
+        Registry name (``"tanh"``, ``"leaky_relu"``, ...).
+    forward : callable
+        ``a = forward(z)``, elementwise, shape preserved.
+    derivative : callable
+        ``g'(z) = derivative(z, a)`` where ``a = forward(z)``.
+    options : dict
+        Keyword options the activation was built with (e.g. ``{"slope": 0.01}``).
+    """
+
+    name: str
+    forward: Callable[[Array], Array] = field(repr=False, compare=False)
+    derivative: Callable[[Array, Array], Array] = field(repr=False, compare=False)
+    options: tuple[tuple[str, float], ...] = ()
+
+    def __call__(self, z: Array) -> Array:
+        return self.forward(z)
+
+
+# -- sigmoid: σ(z) = 1 / (1 + e^{-z});  σ'(z) = σ(z)(1 - σ(z)) --------------------------------
+def _sigmoid(z: Array) -> Array:
+    # Stable for any |z|: exp is only taken of -|z| ≤ 0, so it never overflows.
+    xp = array_namespace(z)
+    e = xp.exp(-xp.abs(z))
+    return xp.where(z >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _sigmoid_derivative(z: Array, a: Array) -> Array:
+    return a * (1 - a)
+
+
+# -- tanh: tanh'(z) = 1 - tanh²(z) ---------------------------------------------------------------
+def _tanh(z: Array) -> Array:
+    return array_namespace(z).tanh(z)
+
+
+def _tanh_derivative(z: Array, a: Array) -> Array:
+    return 1 - a * a
+
+
+# -- ReLU: max(0, z);  derivative 1 where z > 0, else 0 (0 at z = 0, as in seed 003) --------------
+def _relu(z: Array) -> Array:
+    xp = array_namespace(z)
+    return xp.where(z > 0, z, xp.zeros_like(z))
+
+
+def _relu_derivative(z: Array, a: Array) -> Array:
+    xp = array_namespace(z)
+    return xp.astype(z > 0, z.dtype)
+
+
+# -- leaky ReLU: z if z > 0 else slope·z;  derivative 1 or slope ---------------------------------
+def _leaky_relu(z: Array, *, slope: float) -> Array:
+    xp = array_namespace(z)
+    return xp.where(z > 0, z, slope * z)
+
+
+def _leaky_relu_derivative(z: Array, a: Array, *, slope: float) -> Array:
+    xp = array_namespace(z)
+    return xp.astype(z > 0, z.dtype) * (1 - slope) + slope
+
+
+# -- identity: the regression output; derivative 1 -----------------------------------------------
+def _identity(z: Array) -> Array:
+    return z
+
+
+def _identity_derivative(z: Array, a: Array) -> Array:
+    return array_namespace(z).ones_like(z)
+
+
+sigmoid = Activation("sigmoid", _sigmoid, _sigmoid_derivative)
+tanh = Activation("tanh", _tanh, _tanh_derivative)
+relu = Activation("relu", _relu, _relu_derivative)
+identity = Activation("identity", _identity, _identity_derivative)
+
+
+def leaky_relu(slope: float = 0.01) -> Activation:
+    """Leaky ReLU with the given negative-side ``slope`` (default 0.01, as in the course)."""
+    slope = float(slope)
+    if not 0 <= slope < 1:
+        raise ValueError(f"leaky_relu slope must be in [0, 1), got {slope!r}")
+    return Activation(
+        "leaky_relu",
+        lambda z: _leaky_relu(z, slope=slope),
+        lambda z, a: _leaky_relu_derivative(z, a, slope=slope),
+        options=(("slope", slope),),
+    )
+
+
+ACTIVATIONS: dict[str, Callable[..., Activation]] = {
+    "sigmoid": lambda: sigmoid,
+    "tanh": lambda: tanh,
+    "relu": lambda: relu,
+    "leaky_relu": leaky_relu,
+    "identity": lambda: identity,
+}
+
+
+def get_activation(activation: str | Activation, **options: float) -> Activation:
+    """Return the :class:`Activation` named ``activation`` (or ``activation`` itself).
+
+    ``options`` are passed to the constructor, e.g. ``get_activation("leaky_relu", slope=0.1)``.
+    """
+    if isinstance(activation, Activation):
+        if options:
+            raise TypeError("options can only be given with an activation name")
+        return activation
+    if not isinstance(activation, str) or activation not in ACTIVATIONS:
+        raise ValueError(
+            f"unknown activation {activation!r}; expected one of {sorted(ACTIVATIONS)} "
+            "or a portnet.activations.Activation"
+        )
+    return ACTIVATIONS[activation](**options)

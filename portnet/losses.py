@@ -1,0 +1,88 @@
+"""Output layers and their losses, each defined beside its gradient.
+
+A :class:`Loss` pairs the output activation with the cost ``J`` averaged over the ``m``
+samples and with ``dJ/dZ_L``, the gradient with respect to the output pre-activation
+(the start of backpropagation).  For both losses here the output activation is the
+canonical link, so ``dJ/dZ_L = (A_L - Y) / m`` (seed 004: ``dZ2 = A2 - Y``).
+
+Written once against the array API standard; no backend is imported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._namespace import array_namespace
+from .activations import Activation, identity, sigmoid
+
+Array = Any
+
+__all__ = ["LOSSES", "Loss", "binary_crossentropy", "get_loss", "squared_error"]
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A loss with its output activation.
+
+    Parameters
+    ----------
+    name : str
+        Registry name.
+    output : Activation
+        Activation of the last layer (``A_L = output(Z_L)``).
+    value : callable
+        ``J = value(z, y)``: 0-d array, the cost averaged over samples; ``z`` and ``y`` are
+        ``(m, k)``.
+    gradient : callable
+        ``dJ/dZ_L = gradient(z, a, y)``, shape ``(m, k)``, where ``a = output(z)``.
+    """
+
+    name: str
+    output: Activation
+    value: Callable[[Array, Array], Array] = field(repr=False, compare=False)
+    gradient: Callable[[Array, Array, Array], Array] = field(repr=False, compare=False)
+
+
+# -- sigmoid + binary cross-entropy ------------------------------------------------------------
+# J = -(1/m) Σ [y log σ(z) + (1-y) log(1-σ(z))]  =  (1/m) Σ [max(z,0) - z·y + log(1 + e^{-|z|})]
+# The right-hand form is taken from the logits: no log(0), and exp never sees a positive
+# argument, so it is finite for |z| = 1e4 in float32 and float64.
+def _bce_value(z: Array, y: Array) -> Array:  # z, y: (m, k) -> ()
+    xp = array_namespace(z, y)
+    m = z.shape[0]
+    return xp.sum(xp.maximum(z, 0) - z * y + xp.log1p(xp.exp(-xp.abs(z)))) / m
+
+
+def _bce_gradient(z: Array, a: Array, y: Array) -> Array:  # -> (m, k)
+    return (a - y) / z.shape[0]
+
+
+# -- identity + squared error: J = ½·mean_i ‖ŷ_i − y_i‖² (seed 003: ½‖z_L − y‖²) ----------------
+def _se_value(z: Array, y: Array) -> Array:  # z, y: (m, k) -> ()
+    xp = array_namespace(z, y)
+    r = z - y
+    return xp.sum(r * r) / (2 * z.shape[0])
+
+
+def _se_gradient(z: Array, a: Array, y: Array) -> Array:  # -> (m, k)
+    return (a - y) / z.shape[0]
+
+
+binary_crossentropy = Loss("binary_crossentropy", sigmoid, _bce_value, _bce_gradient)
+squared_error = Loss("squared_error", identity, _se_value, _se_gradient)
+
+LOSSES: dict[str, Loss] = {loss.name: loss for loss in (binary_crossentropy, squared_error)}
+
+
+def get_loss(loss: str | Loss) -> Loss:
+    """Return the :class:`Loss` named ``loss`` (or ``loss`` itself)."""
+    if isinstance(loss, Loss):
+        return loss
+    if not isinstance(loss, str) or loss not in LOSSES:
+        raise ValueError(
+            f"unknown loss {loss!r}; expected one of {sorted(LOSSES)}, 'auto' "
+            "or a portnet.losses.Loss"
+        )
+    return LOSSES[loss]

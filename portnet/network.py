@@ -1,0 +1,142 @@
+"""The L-layer network: forward pass, cost, backpropagation and the gradient-descent update.
+
+The seeds' equations (000, 002, 003, 004), written once against the array API standard and
+laid out samples-first: ``X`` is ``(m, n_0)``, layer ``l`` has ``W_l`` of shape
+``(n_l, n_{l-1})`` (as in the seeds and ``torch.nn.Linear``) and ``b_l`` of shape ``(n_l,)``::
+
+    Z_l = A_{l-1} @ W_lᵀ + b_l            A_l = g_l(Z_l)            A_0 = X
+    dZ_L = dJ/dZ_L                        (loss.gradient: (A_L − Y)/m)
+    dW_l = dZ_lᵀ @ A_{l-1} + (λ/m)·W_l    db_l = Σ_i dZ_l
+    dZ_{l-1} = (dZ_l @ W_l) ∘ g'_{l-1}(Z_{l-1})
+
+Everything here is a pure function of its arguments: parameters are never mutated, an
+update returns new ones (JAX arrays are immutable).  No backend is imported; the namespace
+comes from the arrays.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from ._namespace import array_namespace
+from .activations import Activation
+from .losses import Loss
+
+Array = Any
+
+__all__ = [
+    "Layer",
+    "Network",
+    "Params",
+    "cost",
+    "cost_and_gradients",
+    "gradient_descent_step",
+    "output",
+]
+
+
+class Layer(NamedTuple):
+    """Parameters of one dense layer."""
+
+    W: Array  # (n_out, n_in)
+    b: Array  # (n_out,)
+
+
+Params = tuple[Layer, ...]
+
+
+class Network(NamedTuple):
+    """What the math needs besides the parameters (static under ``jax.jit``).
+
+    Parameters
+    ----------
+    activation : Activation
+        Activation of every hidden layer.
+    loss : Loss
+        The loss, which also fixes the output activation.
+    l2 : float
+        L2 regularisation strength λ: the cost gains ``λ/(2m)·Σ_l ‖W_l‖²``.
+    """
+
+    activation: Activation
+    loss: Loss
+    l2: float = 0.0
+
+
+def _forward(params: Params, X: Array, net: Network) -> tuple[Array, list[tuple[Array, Array]]]:
+    """Return ``A_L`` and, per layer, its input ``A_{l-1}`` and pre-activation ``Z_l``."""
+    A = X  # (m, n_0)
+    cache = []
+    last = len(params) - 1
+    for l, (W, b) in enumerate(params):
+        Z = A @ W.T + b  # (m, n_{l-1}) @ (n_{l-1}, n_l) + (n_l,) -> (m, n_l)
+        cache.append((A, Z))
+        A = (net.loss.output if l == last else net.activation).forward(Z)  # (m, n_l)
+    return A, cache
+
+
+def output(params: Params, X: Array, net: Network) -> Array:
+    """The network's output ``A_L``, shape ``(m, n_L)`` (probabilities for cross-entropy)."""
+    return _forward(params, X, net)[0]
+
+
+def _l2_cost(params: Params, m: int, l2: float) -> Array | float:
+    if not l2:
+        return 0.0
+    xp = array_namespace(params[0].W)
+    return l2 / (2 * m) * sum(xp.sum(W * W) for W, _ in params)
+
+
+def cost(params: Params, X: Array, Y: Array, net: Network) -> Array:
+    """The cost ``J`` (0-d array): the loss averaged over samples plus the L2 term.
+
+    ``X`` is ``(m, n_0)`` and ``Y`` is ``(m, n_L)``.
+    """
+    _, cache = _forward(params, X, net)
+    return net.loss.value(cache[-1][1], Y) + _l2_cost(params, X.shape[0], net.l2)
+
+
+def cost_and_gradients(params: Params, X: Array, Y: Array, net: Network) -> tuple[Array, Params]:
+    """Backpropagation: the cost and its gradient with respect to every ``W_l`` and ``b_l``.
+
+    Returns
+    -------
+    cost : Array
+        0-d, as :func:`cost`.
+    grads : tuple of Layer
+        ``grads[l].W`` has the shape of ``params[l].W``, ``grads[l].b`` that of ``params[l].b``.
+    """
+    xp = array_namespace(X, *params[0])
+    m = X.shape[0]
+    A, cache = _forward(params, X, net)
+    Z = cache[-1][1]
+    J = net.loss.value(Z, Y) + _l2_cost(params, m, net.l2)
+    dZ = net.loss.gradient(Z, A, Y)  # (m, n_L)
+    grads = []
+    for l in range(len(params) - 1, -1, -1):
+        W = params[l].W  # (n_l, n_{l-1})
+        A_prev = cache[l][0]  # (m, n_{l-1})
+        dW = dZ.T @ A_prev  # (n_l, m) @ (m, n_{l-1}) -> (n_l, n_{l-1})
+        if net.l2:
+            dW = dW + (net.l2 / m) * W
+        grads.append(Layer(dW, xp.sum(dZ, axis=0)))  # db: (n_l,)
+        if l:
+            Z_prev = cache[l - 1][1]  # (m, n_{l-1}); A_prev = g(Z_prev)
+            dZ = (dZ @ W) * net.activation.derivative(Z_prev, A_prev)  # (m, n_{l-1})
+    return J, tuple(reversed(grads))
+
+
+def gradient_descent_step(
+    params: Params, X: Array, Y: Array, net: Network, learning_rate: float
+) -> tuple[Params, Array]:
+    """One full-batch gradient-descent step (seed 004's ``update_parameters``).
+
+    Returns the new parameters and the cost at the *old* parameters (computed by the
+    forward pass anyway), as a 0-d array: reading it is left to the caller.
+    """
+    J, grads = cost_and_gradients(params, X, Y, net)
+    new = tuple(
+        Layer(p.W - learning_rate * g.W, p.b - learning_rate * g.b)
+        for p, g in zip(params, grads, strict=True)
+    )
+    return new, J
