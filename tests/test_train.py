@@ -147,8 +147,10 @@ def test_warm_start_continues_training(backend):
     options = dict(hidden=(4,), learning_rate=1.2, backend=backend, dtype="float64")
     straight = portnet.train(X_PLANAR, Y_PLANAR, iterations=60, **options)
     first = portnet.train(X_PLANAR, Y_PLANAR, iterations=30, **options)
+    before = flat(first.params)
     second = portnet.train(X_PLANAR, Y_PLANAR, iterations=30, params=first.params, **options)
     assert relative_difference(second.params, straight.params) <= 1e-13
+    np.testing.assert_array_equal(flat(first.params), before)  # pure: the input is not mutated
     assert second.hidden == (4,)
 
 
@@ -223,6 +225,9 @@ def test_array_api_strict_device1_stands_in_for_a_gpu():
     assert placed.device == device
     assert all(W.device == device for W, _ in placed.params)
     assert placed.predict(X).device == device
+    # NumPy in, NumPy out, even from a model on a device that refuses host conversion
+    assert isinstance(placed.predict_proba(X_PLANAR), np.ndarray)
+    assert placed.score(X_PLANAR, Y_PLANAR) == placed.score(X, y)
 
 
 def test_jax_second_device():
@@ -357,3 +362,20 @@ def test_cost_is_read_back_only_at_log_points(backend, monkeypatch):
     monkeypatch.setattr(type(be), "read", counting_read)
     portnet.train(X, y, iterations=200, log_every=50)
     assert len(reads) == 1 + 4 + 1  # loss="auto" label check, steps 0/50/100/150, final
+
+
+def test_training_step_is_compiled_by_the_backend(backend, monkeypatch):
+    """The step goes through Backend.compile: jax.jit on JAX, the plain function elsewhere."""
+    be = resolve_backend(backend)
+    compiled = []
+    original = type(be).compile
+
+    def recording_compile(self, fn):
+        compiled.append(original(self, fn))
+        return compiled[-1]
+
+    monkeypatch.setattr(type(be), "compile", recording_compile)
+    portnet.train(X_PLANAR, Y_PLANAR, iterations=3, backend=backend, dtype="float32")
+    assert compiled  # the step (and the final cost) were compiled
+    jitted = [hasattr(fn, "lower") for fn in compiled]  # jax.jit's wrapper has .lower
+    assert all(jitted) if backend == "jax" else not any(jitted)
