@@ -1,8 +1,12 @@
-"""nox sessions: ``tests`` (one session parametrized over backends) and ``lint``.
+"""nox sessions.
 
-``nox -s tests`` runs the whole test suite once per backend, each in its own environment
-holding NumPy plus that backend (pins in ``backends/<name>.txt``); tests of backends that
-are not installed in a session are skipped with the reason printed.
+- ``tests``: the test suite once per backend (``tests(numpy)``, ``tests(jax)``, ...), each
+  environment holding NumPy plus that backend (pins in ``backends/<name>.txt``); tests of
+  backends that are not installed in a session are skipped with the reason printed.
+- ``agreement``: the cross-backend agreement report on every CPU backend together.
+- ``gpu``: the tests and the agreement report with CuPy, JAX and torch on CUDA; without a
+  usable CUDA device it stops after asking CuPy, and is reported as skipped with the reason.
+- ``lint``: ruff.
 """
 
 from __future__ import annotations
@@ -10,9 +14,13 @@ from __future__ import annotations
 import nox
 
 nox.options.default_venv_backend = "virtualenv"  # pip: see DEVELOPERS.md on torch
-nox.options.sessions = ["lint", "tests"]
+nox.options.sessions = ["lint", "tests", "agreement", "gpu"]
 
 BACKENDS = ["numpy", "jax", "torch", "array_api_strict"]
+GPU_PROBE = (
+    "from portnet._backend import gpu_status; "
+    "print('portnet-gpu-probe:', gpu_status('cupy') or 'usable')"
+)
 
 
 @nox.session
@@ -22,6 +30,28 @@ def tests(session: nox.Session, backend: str) -> None:
     session.install("-r", f"backends/{backend}.txt")
     session.install("-e", ".[test]")
     session.run("pytest", *session.posargs)
+
+
+@nox.session
+def agreement(session: nox.Session) -> None:
+    """The agreement report: table on the terminal, JSON and Markdown in agreement-results/."""
+    session.install("-r", "backends/all.txt")
+    session.install("-e", ".")
+    session.run("python", "-m", "portnet.agreement", "--out", "agreement-results", *session.posargs)
+
+
+@nox.session
+def gpu(session: nox.Session) -> None:
+    """Tests and agreement report on CUDA (CuPy, JAX, torch); skipped, saying why, without a GPU."""
+    session.install("-r", "backends/cupy.txt")
+    session.install("-e", ".[test]")
+    probe = session.run("python", "-c", GPU_PROBE, silent=True) or ""
+    status = probe.rpartition("portnet-gpu-probe:")[2].strip()
+    if status != "usable":
+        session.skip(f"no usable CUDA device, so nothing ran on a GPU: {status}")
+    session.install("-r", "backends/gpu.txt")
+    session.run("pytest", *session.posargs, env={"PORTNET_TEST_GPU": "1"})
+    session.run("python", "-m", "portnet.agreement", "--gpu", "--out", "agreement-results-gpu")
 
 
 @nox.session

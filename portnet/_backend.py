@@ -9,6 +9,9 @@ scalars back to the host (the only synchronisation points of training).
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +21,21 @@ import numpy as np
 
 Array = Any
 
-__all__ = ["BACKENDS", "Backend", "backend_of", "resolve_backend", "to_numpy"]
+__all__ = [
+    "BACKENDS",
+    "ENV_VAR",
+    "Backend",
+    "backend_of",
+    "gpu_device",
+    "gpu_status",
+    "resolve_backend",
+    "to_numpy",
+]
+
+logger = logging.getLogger("portnet")
+
+#: sets the default backend (for ``backend=None`` with NumPy/list input, and ``backend="auto"``)
+ENV_VAR = "PORTNET_BACKEND"
 
 #: name -> (module imported to check availability, namespace module, extra to install)
 _TABLE: dict[str, tuple[str, str, str | None]] = {
@@ -39,16 +56,21 @@ _IS_NAMESPACE: dict[str, Callable[[Any], bool]] = {
 }
 
 
-def _import_namespace(name: str) -> Any:
-    check, namespace, extra = _TABLE[name]
+def _require(name: str) -> Any:
+    """Import the library behind backend ``name``; ImportError naming the extra if missing."""
+    module, _, extra = _TABLE[name]
     try:
-        importlib.import_module(check)
+        return importlib.import_module(module)
     except ImportError as exc:
         raise ImportError(
-            f"backend {name!r} needs {check!r}, which is not installed: "
+            f"backend {name!r} needs {module!r}, which is not installed: "
             f"pip install 'portnet[{extra}]'"
         ) from exc
-    return importlib.import_module(namespace)
+
+
+def _import_namespace(name: str) -> Any:
+    _require(name)
+    return importlib.import_module(_TABLE[name][1])
 
 
 def backend_of(xp: Any) -> str | None:
@@ -74,6 +96,8 @@ def _parse_device(name: str | None, xp: Any, device: Any) -> Any:
 
         platform, _, index = str(device).partition(":")
         platform = {"cuda": "gpu"}.get(platform, platform)
+        if platform == "gpu" and (reason := gpu_status("jax")) is not None:
+            raise RuntimeError(_no_gpu_message("jax", device, reason))
         try:
             return jax.devices(platform)[int(index or 0)]
         except (RuntimeError, IndexError) as exc:
@@ -83,7 +107,10 @@ def _parse_device(name: str | None, xp: Any, device: Any) -> Any:
     if name == "torch":
         import torch
 
-        return torch.device(device)
+        device = torch.device(device)
+        if device.type == "cuda" and (reason := gpu_status("torch")) is not None:
+            raise RuntimeError(_no_gpu_message("torch", str(device), reason))
+        return device
     if name == "array_api_strict":
         return xp.Device(device)
     if name == "cupy":
@@ -178,7 +205,15 @@ class Backend:
         return fn
 
     def read(self, x: Array) -> float:
-        """A 0-d array as a Python float: a device-to-host synchronisation point."""
+        """A 0-d array as a Python float: a device-to-host synchronisation point.
+
+        On JAX the transfer is explicit (``jax.device_get``), so it is allowed under
+        ``jax.transfer_guard_device_to_host("disallow")``, which forbids implicit ones.
+        """
+        if self.name == "jax":
+            import jax
+
+            return float(jax.device_get(x))
         return float(x)
 
 
@@ -211,34 +246,130 @@ def to_numpy(x: Any) -> np.ndarray:
         return np.asarray(aac.to_device(x, xp.__array_namespace_info__().default_device()))
 
 
+# -- GPUs -----------------------------------------------------------------------------------------
+_GPU_DEVICE = {"cupy": 0, "jax": "gpu:0", "torch": "cuda:0"}
+
+
+def gpu_status(name: str) -> str | None:
+    """None when backend ``name`` can use a CUDA GPU here, else the reason it cannot.
+
+    Written from each library's documented API: ``cupy.is_available()`` (and, for the
+    reason, ``cupy.cuda.runtime.getDeviceCount()``), ``jax.devices("gpu")``,
+    ``torch.cuda.is_available()``.  Raises ImportError (naming the extra) if not installed.
+    """
+    if name not in _GPU_DEVICE:
+        return f"backend {name!r} has no GPU support"
+    library = _require(name)
+    if name == "cupy":
+        cupy = library
+        if cupy.is_available():
+            return None
+        try:
+            count = cupy.cuda.runtime.getDeviceCount()
+        except Exception as exc:  # CUDARuntimeError: no driver, insufficient driver, ...
+            return f"cupy.is_available() is False: {exc}"
+        return f"cupy.is_available() is False ({count} CUDA devices)"
+    if name == "jax":
+        try:
+            library.devices("gpu")
+        except RuntimeError as exc:
+            return f"JAX has no GPU platform ({str(exc).splitlines()[0]})"
+        return None
+    torch = library
+    if torch.cuda.is_available():
+        return None
+    build = f"CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"
+    return f"torch.cuda.is_available() is False (torch {torch.__version__}, {build})"
+
+
+def gpu_device(name: str) -> Any:
+    """The first CUDA device of backend ``name``, as ``device=`` takes it; RuntimeError if none."""
+    reason = gpu_status(name)
+    if reason is not None:
+        raise RuntimeError(_no_gpu_message(name, _GPU_DEVICE.get(name, "gpu"), reason))
+    return _GPU_DEVICE[name]
+
+
+def _no_gpu_message(name: str, device: Any, reason: str) -> str:
+    where = "" if device is None else f" on device {device!r}"
+    return (
+        f"backend {name!r}{where} needs a usable CUDA GPU, but {reason}. To run on the CPU "
+        f"instead, pass backend='auto' (a GPU when one is usable, else NumPy) or leave "
+        f"backend unset, and set {ENV_VAR}=numpy to choose the CPU explicitly"
+    )
+
+
+def _auto() -> tuple[str, Any]:
+    """``backend="auto"``: the first of CuPy, JAX, torch with a usable GPU, else NumPy."""
+    env = os.environ.get(ENV_VAR, "").strip()
+    if env and env != "auto":
+        logger.info("backend='auto' uses %s=%s", ENV_VAR, env)
+        return _env_backend(env), None
+    reasons = []
+    for name in _GPU_DEVICE:
+        if importlib.util.find_spec(_TABLE[name][0]) is None:
+            reasons.append(f"{name}: not installed")
+            continue
+        reason = gpu_status(name)
+        if reason is None:
+            logger.info("backend='auto' chose %r on %s", name, _GPU_DEVICE[name])
+            return name, _GPU_DEVICE[name]
+        reasons.append(f"{name}: {reason}")
+    logger.info("backend='auto' chose 'numpy': no usable GPU (%s)", "; ".join(reasons))
+    return "numpy", None
+
+
+def _env_backend(value: str) -> str:
+    if value not in _TABLE and value != "auto":
+        raise ValueError(
+            f"{ENV_VAR}={value!r} is not a backend; expected one of {[*BACKENDS, 'auto']}"
+        )
+    return value
+
+
 def resolve_backend(backend: Any, X: Any = None, device: Any = None) -> Backend:
     """The :class:`Backend` for a ``backend=`` argument.
 
-    ``backend`` is a registry name, an array namespace, or None to use the namespace of
-    ``X`` (NumPy for lists).  ``device`` is a device object or string; None keeps the
-    device of ``X`` when ``X`` is already in that namespace, else the default device.
+    ``backend`` is a registry name, ``"auto"`` (a GPU backend when one is usable, else NumPy;
+    ``PORTNET_BACKEND`` overrides the detection), an array namespace, or None: the namespace
+    of ``X`` when ``X`` is a non-NumPy array, else ``PORTNET_BACKEND`` if set, else NumPy.
+    ``device`` is a device object or string; None keeps the device of ``X`` when ``X`` is
+    already in that namespace, else the backend's default device.
     """
     if backend is None:
-        xp = aac.array_namespace(X) if _is_array(X) else _import_namespace("numpy")
-        name = backend_of(xp) or getattr(xp, "__name__", repr(xp))
-    elif isinstance(backend, str):
+        if _is_array(X) and not aac.is_numpy_array(X):
+            backend = aac.array_namespace(X)
+        else:
+            backend = _env_backend(os.environ.get(ENV_VAR, "").strip() or "numpy")
+    if isinstance(backend, str) and backend == "auto":
+        backend, auto_device = _auto()
+        device = auto_device if device is None else device
+    if isinstance(backend, str):
         if backend not in _TABLE:
             raise ValueError(
-                f"unknown backend {backend!r}; expected one of {list(BACKENDS)}, "
+                f"unknown backend {backend!r}; expected one of {list(BACKENDS)}, 'auto', "
                 "an array namespace, or None (use the input's)"
             )
+        if backend == "cupy" and (reason := gpu_status("cupy")) is not None:
+            raise RuntimeError(_no_gpu_message("cupy", device, reason))
         name, xp = backend, _import_namespace(backend)
     elif hasattr(backend, "__array_namespace_info__") or backend_of(backend):
         name = backend_of(backend) or getattr(backend, "__name__", repr(backend))
         xp = _import_namespace(name) if name in _TABLE else backend
     else:
         raise TypeError(
-            f"backend must be a name in {list(BACKENDS)}, an array namespace or None; "
+            f"backend must be a name in {list(BACKENDS)}, 'auto', an array namespace or None; "
             f"got {backend!r}"
         )
     device = _parse_device(name, xp, device)
     if device is None and _is_array(X) and aac.array_namespace(X) is xp:
         device = aac.device(X)
     if device is None:
-        device = xp.__array_namespace_info__().default_device()
+        device = _default_device(xp)
     return Backend(name, xp, device)
+
+
+def _default_device(xp: Any) -> Any:
+    """Where the library puts a new array (honours ``torch.set_default_device``,
+    ``jax_default_device``, the current CuPy device)."""
+    return aac.device(xp.zeros(()))

@@ -122,6 +122,24 @@ class Model:
             f"device={self.device!r}, dtype={_dtype_name(self.dtype)})"
         )
 
+    def to(self, backend: Any = None, device: Any = None, *, dtype: Any = None) -> Model:
+        """A copy of the model with its parameters on another backend, device or dtype.
+
+        ``backend`` takes what :func:`train` takes (None keeps the model's), ``device`` a
+        device object or string (None keeps the model's device on the same backend, else the
+        new backend's default), ``dtype`` "float32"/"float64" (None keeps the model's).
+        """
+        if backend is None:
+            backend, device = self._backend.xp, self.device if device is None else device
+        be = resolve_backend(backend, device=device)
+        dtype = be.dtype(_dtype_name(self.dtype) if dtype is None else dtype)
+        params = tuple(
+            Layer(be.asarray(W, dtype, what="params W"), be.asarray(b, dtype, what="params b"))
+            for W, b in self.params
+        )
+        history = History(list(self.history.step), list(self.history.cost))
+        return Model(params, self.network, be, dtype=dtype, y_ndim=self._y_ndim, history=history)
+
     # -- inputs follow-through -------------------------------------------------------------
     def _place(self, X: Any, what: str = "X") -> tuple[Backend, Params, Callable[[Array], Any]]:
         """Where to compute for input ``X``, the parameters there, and how to hand back results.
@@ -349,8 +367,11 @@ def train(
     seed : int or None
         Seed of the initialiser.
     backend : str, array namespace or None
-        "numpy", "cupy", "jax", "torch", "array_api_strict", or a namespace; None uses the
-        namespace of ``X`` (NumPy for lists). Other input is moved to the backend.
+        "numpy", "cupy", "jax", "torch", "array_api_strict", a namespace, or "auto" (a GPU
+        backend when one is usable, else NumPy; the ``PORTNET_BACKEND`` environment variable
+        overrides the detection). None uses the namespace of ``X`` when it is a non-NumPy
+        array, else ``PORTNET_BACKEND`` if set, else NumPy. Other input is moved there. An
+        explicit GPU backend without a usable GPU is an error, never a silent CPU run.
     device : device or str, optional
         Where data and parameters live (e.g. ``"cpu:1"`` on JAX, ``"cuda:0"`` on torch);
         default: the device of ``X`` when it is already on the backend, else the default.

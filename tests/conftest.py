@@ -20,8 +20,6 @@ import pytest
 from portnet._backend import BACKENDS, Backend, resolve_backend, to_numpy
 
 DTYPES = ("float32", "float64")
-#: relative agreement of a backend with NumPy after 100 steps (issue 2)
-AGREEMENT = {"float32": 1e-4, "float64": 1e-12}
 
 try:  # float64 on JAX needs x64; enabled for the whole test run (tests that need it off say so)
     import jax
@@ -29,6 +27,11 @@ try:  # float64 on JAX needs x64; enabled for the whole test run (tests that nee
     jax.config.update("jax_enable_x64", True)
 except ImportError:
     pass
+
+if os.environ.get("PORTNET_TEST_GPU") == "1":  # `nox -s gpu`: new torch tensors go to CUDA
+    import torch  # (JAX and CuPy put new arrays on the GPU by default)
+
+    torch.set_default_device("cuda")
 
 
 def require(name: str) -> None:
@@ -63,17 +66,6 @@ def dtype(request: pytest.FixtureRequest) -> str:
 def host(x) -> np.ndarray:
     """A NumPy float64 copy of an array of any (CPU) backend."""
     return np.asarray(to_numpy(x), dtype=np.float64)
-
-
-def flat(params) -> np.ndarray:
-    """All parameters of a model as one float64 vector."""
-    return np.concatenate([host(p).ravel() for layer in params for p in layer])
-
-
-def relative_difference(params, reference) -> float:
-    """‖Δθ‖∞ / ‖θ‖∞ over all parameters together."""
-    a, b = flat(params), flat(reference)
-    return float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
 
 
 def on(backend_name: str, device=None) -> Backend:

@@ -1,0 +1,358 @@
+"""The cross-backend agreement report: one set of equations, the same network on every backend.
+
+``python -m portnet.agreement`` (or ``nox -s agreement``) trains a fixed set of configurations
+from one seed on every installed backend × dtype and compares each with NumPy in the same
+dtype and with NumPy float64: ‖Δθ‖∞/‖θ‖∞ over all parameters together after 100 and 1000
+steps, the same measure for the predictions on the training set, and the largest relative
+difference of the cost history.  A row passes when, after 100 steps, all three figures
+against NumPy in the same dtype are within ``TOLERANCE`` (1e-12 in float64, 1e-4 in float32).
+The report is printed as a table and written as JSON and Markdown; the exit code is 1 when
+any row disagrees.  Backends that are not installed are listed as such, never as passed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import importlib.metadata
+import json
+import platform
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import datasets
+from ._backend import BACKENDS, gpu_device, resolve_backend, to_numpy
+from .model import Model, train
+
+__all__ = [
+    "CONFIGS",
+    "TOLERANCE",
+    "Row",
+    "flat_params",
+    "main",
+    "relative_difference",
+    "run",
+]
+
+#: after 100 steps, against NumPy in the same dtype
+TOLERANCE = {"float32": 1e-4, "float64": 1e-12}
+SHORT, LONG = 100, 1000
+DTYPES = ("float32", "float64")
+
+
+def regression_data() -> tuple[np.ndarray, np.ndarray]:
+    """A smooth 2-D regression problem: 300 points, ``y = sin x₀ + x₁²/2 − 0.3 x₀x₁``."""
+    rng = np.random.default_rng(3)
+    X = rng.uniform(-2, 2, (300, 2))
+    return X, np.sin(X[:, 0]) + 0.5 * X[:, 1] ** 2 - 0.3 * X[:, 0] * X[:, 1]
+
+
+_PLANAR = datasets.planar()
+_REGRESSION = regression_data()
+_SHALLOW = {"hidden": (4,), "activation": "tanh", "learning_rate": 1.2}
+_DEEP = {"hidden": (20, 7, 5), "activation": "relu", "learning_rate": 0.1}
+_REGRESSOR = {"hidden": (8,), "activation": "tanh", "learning_rate": 0.1, "loss": "squared_error"}
+
+#: name -> (X, y, options of ``train``); every configuration starts from seed 0
+CONFIGS: dict[str, tuple[np.ndarray, np.ndarray, dict[str, Any]]] = {
+    "planar-tanh": (*_PLANAR, _SHALLOW),
+    "planar-tanh-l2": (*_PLANAR, {**_SHALLOW, "l2": 0.7}),
+    "planar-relu-3": (*_PLANAR, _DEEP),
+    "planar-relu-3-l2": (*_PLANAR, {**_DEEP, "l2": 0.7}),
+    "regression": (*_REGRESSION, _REGRESSOR),
+    "regression-l2": (*_REGRESSION, {**_REGRESSOR, "l2": 0.1}),
+}
+
+
+def flat_params(params: Any) -> np.ndarray:
+    """All parameters of a model as one float64 NumPy vector."""
+    return np.concatenate(
+        [np.asarray(to_numpy(p), dtype=np.float64).ravel() for layer in params for p in layer]
+    )
+
+
+def relative_difference(actual: Any, reference: Any) -> float:
+    """‖a − r‖∞ / ‖r‖∞ between two arrays (or parameter sets) taken together."""
+    a, r = (
+        flat_params(x) if isinstance(x, tuple) else np.asarray(x, dtype=np.float64).ravel()
+        for x in (actual, reference)
+    )
+    return float(np.max(np.abs(a - r)) / np.max(np.abs(r)))
+
+
+@dataclass
+class _Run:
+    """What one training run of a configuration produced, on the host."""
+
+    params: dict[int, tuple]  # steps -> model params
+    outputs: dict[int, np.ndarray]  # steps -> predictions on the training X
+    cost: np.ndarray  # the cost history, steps 0, 10, ..., 100, 200, ..., 1000
+
+
+@dataclass
+class Row:
+    """One line of the report: a backend × dtype × configuration against NumPy."""
+
+    backend: str
+    dtype: str
+    config: str
+    status: str  # "pass", "FAIL", "reference", "not installed", "unavailable"
+    detail: str = ""
+    device: str = ""
+    #: figure name -> value, e.g. "params@100": ‖Δθ‖∞/‖θ‖∞ against NumPy in the same dtype
+    figures: dict[str, float] = field(default_factory=dict)
+
+
+def _train(backend: str, device: Any, dtype: str, config: str) -> _Run:
+    X, y, options = CONFIGS[config]
+    common = {"backend": backend, "device": device, "dtype": dtype, "seed": 0, **options}
+    first = train(X, y, iterations=SHORT, log_every=10, **common)
+    second = train(X, y, iterations=LONG - SHORT, log_every=100, params=first.params, **common)
+    host = {SHORT: first, LONG: second}
+    return _Run(
+        params={
+            k: tuple(tuple(to_numpy(p) for p in layer) for layer in m.params)
+            for k, m in host.items()
+        },
+        outputs={k: _outputs(m, X) for k, m in host.items()},
+        cost=np.asarray(first.history.cost[:-1] + second.history.cost),
+    )
+
+
+def _outputs(model: Model, X: np.ndarray) -> np.ndarray:
+    out = model.predict_proba(X) if model.is_classifier else model.predict(X)
+    return np.asarray(out, dtype=np.float64)
+
+
+def _cost_difference(cost: np.ndarray, reference: np.ndarray, upto: int | None = None) -> float:
+    n = upto if upto is not None else len(reference)
+    return float(np.max(np.abs(cost[:n] - reference[:n]) / np.abs(reference[:n])))
+
+
+def _figures(run: _Run, same: _Run, f64: _Run) -> dict[str, float]:
+    """Every figure against NumPy in the same dtype, and (suffix " vs float64") in float64."""
+    figures = {}
+    for suffix, ref in (("", same), (" vs float64", f64)):
+        for steps in (SHORT, LONG):
+            figures[f"params@{steps}{suffix}"] = relative_difference(
+                run.params[steps], ref.params[steps]
+            )
+            figures[f"outputs@{steps}{suffix}"] = relative_difference(
+                run.outputs[steps], ref.outputs[steps]
+            )
+        figures[f"cost@{SHORT}{suffix}"] = _cost_difference(
+            run.cost, ref.cost, upto=SHORT // 10 + 1
+        )
+        figures[f"cost@{LONG}{suffix}"] = _cost_difference(run.cost, ref.cost)
+    return figures
+
+
+def _verdict(dtype: str, figures: dict[str, float]) -> tuple[str, str]:
+    limit = TOLERANCE[dtype]
+    gated = {k: figures[k] for k in (f"params@{SHORT}", f"outputs@{SHORT}", f"cost@{SHORT}")}
+    over = {k: v for k, v in gated.items() if not v <= limit}  # NaN counts as over
+    if over:
+        return "FAIL", "; ".join(f"{k} = {v:.2e} > {limit:.0e}" for k, v in over.items())
+    return "pass", f"≤ {limit:.0e} after {SHORT} steps"
+
+
+def _availability(backend: str, gpu: bool) -> tuple[Any, str | None]:
+    """(device, None) when ``backend`` can run here, else (None, the reason it cannot)."""
+    try:
+        device = gpu_device(backend) if gpu else None
+        resolve_backend(backend, device=device)
+    except ImportError as exc:
+        return None, f"not installed ({exc})"
+    except (RuntimeError, ValueError) as exc:
+        return None, str(exc)
+    return device, None
+
+
+def run(
+    *,
+    backends: Sequence[str] = BACKENDS,
+    dtypes: Sequence[str] = DTYPES,
+    configs: Sequence[str] = tuple(CONFIGS),
+    gpu: bool = False,
+) -> list[Row]:
+    """Train every configuration on every backend × dtype and compare with NumPy.
+
+    With ``gpu=True`` the GPU-capable backends run on their first CUDA device (NumPy stays
+    the CPU reference); a backend that cannot is listed as "unavailable" with the reason.
+    """
+    reference = {(d, c): _train("numpy", None, d, c) for d in (*dtypes, "float64") for c in configs}
+    rows = []
+    for backend in backends:
+        device, missing = _availability(backend, gpu and backend != "numpy")
+        if missing is not None:  # one row for the whole backend, never counted as passed
+            status = "not installed" if missing.startswith("not installed") else "unavailable"
+            rows.append(Row(backend, "all", "all", status, missing))
+            continue
+        for dtype in dtypes:
+            for config in configs:
+                rows.append(_row(backend, device, dtype, config, reference))
+    return rows
+
+
+def _row(backend: str, device: Any, dtype: str, config: str, reference: dict) -> Row:
+    row = Row(backend, dtype, config, status="reference")
+    if backend == "numpy":
+        ours = reference[dtype, config]
+    else:
+        try:
+            ours = _train(backend, device, dtype, config)
+        except (ValueError, RuntimeError) as exc:  # e.g. float64 on a device without it
+            return Row(backend, dtype, config, "unavailable", str(exc))
+    row.device = str(resolve_backend(backend, device=device).device)
+    row.figures = _figures(ours, reference[dtype, config], reference["float64", config])
+    if backend != "numpy":
+        row.status, row.detail = _verdict(dtype, row.figures)
+    return row
+
+
+# -- output ------------------------------------------------------------------------------------
+_COLUMNS = {  # figure -> table header
+    "params@100": "θ@100",
+    "outputs@100": "ŷ@100",
+    "cost@100": "J@100",
+    "params@1000": "θ@1000",
+    "outputs@1000": "ŷ@1000",
+    "cost@1000": "J@1000",
+    "params@1000 vs float64": "θ@1000/f64",
+    "outputs@1000 vs float64": "ŷ@1000/f64",
+    "cost@1000 vs float64": "J@1000/f64",
+}
+_HEADERS = ("backend", "dtype", "config", *_COLUMNS.values(), "result")
+
+
+def _cells(row: Row) -> list[str]:
+    figures = [f"{row.figures[c]:.1e}" if c in row.figures else "—" for c in _COLUMNS]
+    result = row.status if row.status in ("pass", "FAIL", "reference") else f"{row.status}"
+    return [row.backend, row.dtype, row.config, *figures, result]
+
+
+def format_table(rows: Sequence[Row]) -> str:
+    """The report as an aligned plain-text table."""
+    table = [list(_HEADERS), *(_cells(r) for r in rows)]
+    widths = [max(len(line[i]) for line in table) for i in range(len(_HEADERS))]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
+        for line in table
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def format_markdown(rows: Sequence[Row]) -> str:
+    """The report as a Markdown table."""
+    lines = ["| " + " | ".join(_HEADERS) + " |", "|" + " --- |" * len(_HEADERS)]
+    lines += ["| " + " | ".join(_cells(r)) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for dist in (
+        "numpy",
+        "array-api-compat",
+        "jax",
+        "jaxlib",
+        "torch",
+        "array-api-strict",
+        "cupy-cuda12x",
+    ):
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            versions[dist] = importlib.metadata.version(dist)
+    return versions
+
+
+def _legend() -> str:
+    return (
+        "θ@N: ‖Δθ‖∞/‖θ‖∞ over all parameters after N steps; ŷ@N: the same for the predictions "
+        "on the training set (probabilities, or the regression output); J@N: largest relative "
+        "difference of the cost history up to step N — all against NumPy in the same dtype; "
+        "…/f64: against NumPy float64. A row passes when θ@100, ŷ@100 and J@100 are "
+        f"≤ {TOLERANCE['float64']:.0e} (float64) or ≤ {TOLERANCE['float32']:.0e} (float32)."
+    )
+
+
+def write(rows: Sequence[Row], out: Path) -> tuple[Path, Path]:
+    """Write ``agreement.json`` and ``agreement.md`` into ``out``; return their paths."""
+    out.mkdir(parents=True, exist_ok=True)
+    meta = {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "machine": platform.platform(),
+        "versions": _versions(),
+        "tolerance_after_100_steps": TOLERANCE,
+        "legend": _legend(),
+    }
+    json_path, md_path = out / "agreement.json", out / "agreement.md"
+    json_path.write_text(
+        json.dumps({**meta, "rows": [asdict(r) for r in rows]}, indent=2, ensure_ascii=False) + "\n"
+    )
+    versions = ", ".join(f"{k} {v}" for k, v in meta["versions"].items())
+    md_path.write_text(f"{format_markdown(rows)}\n{_legend()}\n\n{meta['date']}; {versions}.\n")
+    return json_path, md_path
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m portnet.agreement``: print, write JSON and Markdown; exit 1 on any FAIL."""
+    parser = argparse.ArgumentParser(
+        prog="python -m portnet.agreement", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("--backends", default=",".join(BACKENDS), help="comma-separated backends")
+    parser.add_argument("--dtypes", default=",".join(DTYPES), help="comma-separated dtypes")
+    parser.add_argument(
+        "--configs", default=",".join(CONFIGS), help="comma-separated configurations"
+    )
+    parser.add_argument(
+        "--gpu", action="store_true", help="run CuPy, JAX and torch on their CUDA device"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path("agreement-results"), help="folder for JSON and Markdown"
+    )
+    args = parser.parse_args(argv)
+    chosen = {
+        "backends": args.backends.split(","),
+        "dtypes": args.dtypes.split(","),
+        "configs": args.configs.split(","),
+    }
+    valid = {"backends": BACKENDS, "dtypes": DTYPES, "configs": tuple(CONFIGS)}
+    for what, names in chosen.items():
+        unknown = sorted(set(names) - set(valid[what]))
+        if unknown:
+            parser.error(f"unknown {what} {unknown}; expected some of {list(valid[what])}")
+    _enable_jax_x64()
+    rows = run(**chosen, gpu=args.gpu)
+    print(format_table(rows))
+    print()
+    print(_legend())
+    json_path, md_path = write(rows, args.out)
+    failed = [r for r in rows if r.status == "FAIL"]
+    missing = sorted({r.backend for r in rows if r.status in ("not installed", "unavailable")})
+    print(f"\nwrote {json_path} and {md_path}")
+    if missing:
+        print(
+            f"not run (not installed or unavailable, not counted as passed): {', '.join(missing)}"
+        )
+    print(f"{len(failed)} disagreement(s)" if failed else "all run rows agree")
+    return 1 if failed else 0
+
+
+def _enable_jax_x64() -> None:
+    """The report owns its process: turn on JAX's x64 mode so float64 rows are float64."""
+    try:
+        import jax
+    except ImportError:
+        return
+    jax.config.update("jax_enable_x64", True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
