@@ -93,6 +93,7 @@ class _Run:
     params: dict[int, tuple]  # steps -> model params
     outputs: dict[int, np.ndarray]  # steps -> predictions on the training X
     cost: np.ndarray  # the cost history, steps 0, 10, ..., 100, 200, ..., 1000
+    device: str = ""  # where it ran
 
 
 @dataclass
@@ -122,6 +123,7 @@ def _train(backend: str, device: Any, dtype: str, config: str) -> _Run:
         },
         outputs={k: _outputs(m, X) for k, m in host.items()},
         cost=np.asarray(first.history.cost[:-1] + second.history.cost),
+        device=str(second.device),
     )
 
 
@@ -209,7 +211,7 @@ def _row(backend: str, device: Any, dtype: str, config: str, reference: dict) ->
             ours = _train(backend, device, dtype, config)
         except (ValueError, RuntimeError) as exc:  # e.g. float64 on a device without it
             return Row(backend, dtype, config, "unavailable", str(exc))
-    row.device = str(resolve_backend(backend, device=device).device)
+    row.device = ours.device
     row.figures = _figures(ours, reference[dtype, config], reference["float64", config])
     if backend != "numpy":
         row.status, row.detail = _verdict(dtype, row.figures)

@@ -58,7 +58,8 @@ def test_disagreement_fails_the_report(tmp_path, monkeypatch, capsys):
         return run
 
     monkeypatch.setattr(agreement, "_train", off_by_a_little)
-    argv = ["--backends", "numpy,array_api_strict", "--configs", "planar-tanh"]
+    monkeypatch.setattr(agreement, "_availability", lambda backend, gpu: (None, None))
+    argv = ["--backends", "numpy,cupy", "--configs", "planar-tanh"]  # "cupy": NumPy, perturbed
     assert agreement.main([*argv, "--out", str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert "2 disagreement(s)" not in out  # float32 tolerates 1e-6, float64 does not
