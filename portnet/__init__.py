@@ -6,10 +6,11 @@ NumPy, CuPy, JAX, PyTorch and array-api-strict.
 
 from __future__ import annotations
 
-from . import activations, datasets, init, losses, network
+from . import activations, datasets, init, losses, network, optimizers
 from ._backend import BACKENDS
-from .model import History, Model, train
+from .model import History, Model
 from .network import Layer, Network
+from .training import train
 
 __version__ = "0.1.0"
 
@@ -24,5 +25,6 @@ __all__ = [
     "init",
     "losses",
     "network",
+    "optimizers",
     "train",
 ]

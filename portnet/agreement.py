@@ -28,7 +28,8 @@ import numpy as np
 
 from . import datasets
 from ._backend import BACKENDS, gpu_device, resolve_backend, to_numpy
-from .model import Model, train
+from .model import Model
+from .training import train
 
 __all__ = [
     "CONFIGS",
@@ -67,6 +68,10 @@ CONFIGS: dict[str, tuple[np.ndarray, np.ndarray, dict[str, Any]]] = {
     "planar-relu-3-l2": (*_PLANAR, {**_DEEP, "l2": 0.7}),
     "regression": (*_REGRESSION, _REGRESSOR),
     "regression-l2": (*_REGRESSION, {**_REGRESSOR, "l2": 0.1}),
+    "planar-relu-3-adam-batch32": (
+        *_PLANAR,
+        {**_DEEP, "optimizer": "adam", "learning_rate": 0.01, "batch_size": 32},
+    ),
 }
 
 
@@ -92,7 +97,7 @@ class _Run:
 
     params: dict[int, tuple]  # steps -> model params
     outputs: dict[int, np.ndarray]  # steps -> predictions on the training X
-    cost: np.ndarray  # the cost history, steps 0, 10, ..., 100, 200, ..., 1000
+    cost: np.ndarray  # the cost history, steps 0, 10, 20, ..., 1000
     device: str = ""  # where it ran
 
 
@@ -112,18 +117,33 @@ class Row:
 
 def _train(backend: str, device: Any, dtype: str, config: str) -> _Run:
     X, y, options = CONFIGS[config]
-    common = {"backend": backend, "device": device, "dtype": dtype, "seed": 0, **options}
-    first = train(X, y, iterations=SHORT, log_every=10, **common)
-    second = train(X, y, iterations=LONG - SHORT, log_every=100, params=first.params, **common)
-    host = {SHORT: first, LONG: second}
+    at_short = {}
+
+    def keep(step: int, cost: float, model: Model) -> None:  # the model after SHORT steps
+        if step == SHORT:
+            at_short[SHORT] = model
+
+    model = train(
+        X,
+        y,
+        iterations=LONG,
+        log_every=10,
+        callbacks=keep,
+        backend=backend,
+        device=device,
+        dtype=dtype,
+        seed=0,
+        **options,
+    )
+    host = {**at_short, LONG: model}
     return _Run(
         params={
             k: tuple(tuple(to_numpy(p) for p in layer) for layer in m.params)
             for k, m in host.items()
         },
         outputs={k: _outputs(m, X) for k, m in host.items()},
-        cost=np.asarray(first.history.cost[:-1] + second.history.cost),
-        device=str(second.device),
+        cost=np.asarray(model.history.cost),  # steps 0, 10, ..., 1000
+        device=str(model.device),
     )
 
 

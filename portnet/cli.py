@@ -16,7 +16,8 @@ from . import __version__, datasets
 from ._backend import BACKENDS
 from .activations import ACTIVATIONS
 from .init import INITIALIZERS
-from .model import train
+from .optimizers import DEFAULT_LEARNING_RATES, OPTIMIZERS
+from .training import train
 
 __all__ = ["main"]
 
@@ -43,15 +44,24 @@ def _parser() -> argparse.ArgumentParser:
     tr = commands.add_parser(
         "train",
         help="train a network on a built-in data set",
-        description="Train by full-batch gradient descent and report the cost and accuracy. "
+        description="Train a network and report the cost and the training accuracy. "
         "Defaults: the course's 2-4-1 tanh network on the planar flower, NumPy.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     tr.add_argument("--data", choices=datasets.NAMES, default="planar", help="built-in data set")
     tr.add_argument("--hidden", type=_hidden, default=(4,), help="hidden widths, e.g. 20,7,5")
     tr.add_argument("--activation", choices=sorted(ACTIVATIONS), default="tanh")
-    tr.add_argument("--learning-rate", type=float, default=1.2)
-    tr.add_argument("--iterations", type=int, default=10_000)
+    tr.add_argument("--optimizer", choices=list(OPTIMIZERS), default="sgd")
+    tr.add_argument(
+        "--learning-rate",
+        type=float,
+        default=None,
+        help="default: " + ", ".join(f"{k} {v}" for k, v in DEFAULT_LEARNING_RATES.items()),
+    )
+    steps = tr.add_mutually_exclusive_group()
+    steps.add_argument("--iterations", type=int, default=None, help="updates (default 10000)")
+    steps.add_argument("--epochs", type=int, default=None, help="passes over the data")
+    tr.add_argument("--batch-size", type=int, default=None, help="default: the full batch")
     tr.add_argument("--l2", type=float, default=0.0, help="L2 strength λ")
     tr.add_argument("--init", choices=("auto", *INITIALIZERS), default="auto")
     tr.add_argument("--seed", type=int, default=0, help="initialiser seed")
@@ -75,8 +85,11 @@ def _train(args: argparse.Namespace) -> int:
         y,
         hidden=args.hidden,
         activation=args.activation,
+        optimizer=args.optimizer,
         learning_rate=args.learning_rate,
         iterations=args.iterations,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
         l2=args.l2,
         init=args.init,
         seed=args.seed,
@@ -89,7 +102,7 @@ def _train(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - start
     print(f"model: {model}")
     print(f"training accuracy: {model.score(X, y):.4f}")
-    print(f"time: {seconds:.2f} s for {args.iterations} iterations")
+    print(f"time: {seconds:.2f} s for {model.n_steps} iterations")
     return 0
 
 

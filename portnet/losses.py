@@ -2,8 +2,10 @@
 
 A :class:`Loss` pairs the output activation with the cost ``J`` averaged over the ``m``
 samples and with ``dJ/dZ_L``, the gradient with respect to the output pre-activation
-(the start of backpropagation).  For both losses here the output activation is the
-canonical link, so ``dJ/dZ_L = (A_L - Y) / m`` (seed 004: ``dZ2 = A2 - Y``).
+(the start of backpropagation).  For every loss here the output activation is the
+canonical link, so ``dJ/dZ_L = (A_L - Y) / m`` (seed 004: ``dZ2 = A2 - Y``): sigmoid with
+binary cross-entropy (one or several independent 0/1 outputs), softmax with categorical
+cross-entropy (one-hot targets), identity with squared error.
 
 Written once against the array API standard; no backend is imported.
 """
@@ -19,7 +21,15 @@ from .activations import Activation, identity, sigmoid
 
 Array = Any
 
-__all__ = ["LOSSES", "Loss", "binary_crossentropy", "get_loss", "squared_error"]
+__all__ = [
+    "LOSSES",
+    "Loss",
+    "binary_crossentropy",
+    "categorical_crossentropy",
+    "get_loss",
+    "softmax",
+    "squared_error",
+]
 
 
 @dataclass(frozen=True)
@@ -70,10 +80,47 @@ def _se_gradient(z: Array, a: Array, y: Array) -> Array:  # -> (m, k)
     return (a - y) / z.shape[0]
 
 
+# -- softmax + categorical cross-entropy (multiclass) ------------------------------------------
+# softmax(z)_k = e^{z_k − max z} / Σ_j e^{z_j − max z}, row by row;
+# J = (1/m) Σ_i [logsumexp(z_i) − Σ_k y_ik z_ik]  for one-hot rows y_i (Σ_k y_ik = 1).
+# Shifting by the row maximum keeps every exponent ≤ 0: finite at |z| = 1e4.
+def _logsumexp(z: Array) -> Array:  # (m, k) -> (m, 1)
+    xp = array_namespace(z)
+    top = xp.max(z, axis=1, keepdims=True)
+    return top + xp.log(xp.sum(xp.exp(z - top), axis=1, keepdims=True))
+
+
+def _softmax(z: Array) -> Array:  # (m, k) -> (m, k), rows sum to 1
+    xp = array_namespace(z)
+    e = xp.exp(z - xp.max(z, axis=1, keepdims=True))  # (not exp(z − logsumexp z): that loses
+    return e / xp.sum(e, axis=1, keepdims=True)  # digits in float32 when |z| is large)
+
+
+def _softmax_derivative(z: Array, a: Array) -> Array:
+    raise TypeError(
+        "softmax has no elementwise derivative; it is only available as the output layer "
+        "of categorical_crossentropy, whose gradient is (A - Y)/m"
+    )
+
+
+def _cce_value(z: Array, y: Array) -> Array:  # z, y: (m, k) -> ()
+    xp = array_namespace(z, y)
+    return xp.sum(_logsumexp(z)[:, 0] - xp.sum(z * y, axis=1)) / z.shape[0]
+
+
+def _cce_gradient(z: Array, a: Array, y: Array) -> Array:  # -> (m, k)
+    return (a - y) / z.shape[0]
+
+
+softmax = Activation("softmax", _softmax, _softmax_derivative)
+
 binary_crossentropy = Loss("binary_crossentropy", sigmoid, _bce_value, _bce_gradient)
+categorical_crossentropy = Loss("categorical_crossentropy", softmax, _cce_value, _cce_gradient)
 squared_error = Loss("squared_error", identity, _se_value, _se_gradient)
 
-LOSSES: dict[str, Loss] = {loss.name: loss for loss in (binary_crossentropy, squared_error)}
+LOSSES: dict[str, Loss] = {
+    loss.name: loss for loss in (binary_crossentropy, categorical_crossentropy, squared_error)
+}
 
 
 def get_loss(loss: str | Loss) -> Loss:

@@ -26,13 +26,24 @@ def test_train_defaults_reproduce_the_course(capsys):
 def test_train_options(capsys):
     argv = ["train", "--data", "noisy_moons", "--hidden", "8,4", "--activation", "relu"]
     argv += ["--learning-rate", "0.3", "--iterations", "300", "--log-every", "100"]
-    argv += ["--dtype", "float32", "--seed", "3"]
+    argv += ["--dtype", "float32", "--seed", "3", "--optimizer", "momentum", "--batch-size", "50"]
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "data: noisy_moons (200 samples, 2 features)" in out
     assert "Model(2-8-4-1, activation='relu'" in out
     assert "dtype=float32" in out
     assert len(re.findall(r"Cost after iteration", out)) == 4
+    assert "time: " in out
+
+
+def test_epochs_and_adam(capsys):
+    argv = ["train", "--optimizer", "adam", "--epochs", "20", "--batch-size", "40"]
+    assert main([*argv, "--log-every", "50"]) == 0
+    out = capsys.readouterr().out
+    assert "for 200 iterations" in out  # 20 epochs of 400 / 40 batches
+    with pytest.raises(SystemExit):
+        main(["train", "--epochs", "2", "--iterations", "5"])
+    assert "not allowed with argument" in capsys.readouterr().err
 
 
 def test_logistic_regression_from_the_command_line(capsys):

@@ -21,7 +21,7 @@ from portnet.network import Layer, Network
 from .conftest import host, on
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "identity")
-LOSSES = ("binary_crossentropy", "squared_error")
+LOSSES = ("binary_crossentropy", "categorical_crossentropy", "squared_error")
 DEPTHS = {0: (), 1: (4,), 3: (5, 4, 3)}
 CONFIGS = [
     pytest.param(a, loss, d, l2, id=f"{a}-{loss}-depth{d}-l2={l2}")
@@ -32,7 +32,7 @@ CONFIGS = [
 def problem(activation: str, loss: str, depth: int, l2: float):
     """A small random problem in float64 NumPy: params, X (7, 3), Y (7, k), network."""
     rng = np.random.default_rng(42)
-    k = 1 if loss == "binary_crossentropy" else 2
+    k = {"binary_crossentropy": 1, "categorical_crossentropy": 3}.get(loss, 2)
     sizes = (3, *DEPTHS[depth], k)
     params = tuple(
         Layer(rng.standard_normal((o, i)) * 0.8, rng.standard_normal(o) * 0.5)
@@ -41,6 +41,8 @@ def problem(activation: str, loss: str, depth: int, l2: float):
     X = rng.standard_normal((7, 3))
     if loss == "binary_crossentropy":
         Y = rng.integers(0, 2, (7, 1)).astype(np.float64)
+    elif loss == "categorical_crossentropy":
+        Y = np.eye(k)[rng.integers(0, k, 7)]  # one-hot rows
     else:
         Y = rng.standard_normal((7, k))
     leaky = activations.leaky_relu(0.1) if activation == "leaky_relu" else activation
@@ -186,3 +188,23 @@ def test_training_with_huge_logits_stays_finite(backend, dtype):
     new, J = network.gradient_descent_step(params, X, Y, net, 0.1)
     assert np.isfinite(be.read(J))
     assert np.all(np.isfinite(host(new[0].W)))
+
+
+def test_softmax_cross_entropy_is_stable_at_huge_logits(backend, dtype):
+    be = on(backend)
+    xp, dt = be.xp, be.dtype(dtype)
+    z = be.asarray([[1e4, 0.0, -1e4], [-1e4, 1e4, 1e4], [0.0, 0.0, 0.0]], dt)
+    y = be.asarray([[0.0, 1.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]], dt)
+    loss = losses.categorical_crossentropy
+    a = loss.output.forward(z)
+    assert bool(xp.all(xp.isfinite(a)))
+    np.testing.assert_allclose(host(xp.sum(a, axis=1)), 1.0, rtol=1e-6)
+    # row 1 is wrong by 1e4, row 2 is a tie between two classes (log 2), row 3 is uniform (log 3)
+    expected = (1e4 + np.log(2) + np.log(3)) / 3
+    assert be.read(loss.value(z, y)) == pytest.approx(expected, rel=1e-6)
+    assert_close(host(loss.gradient(z, a, y)), (host(a) - host(y)) / 3, rtol=1e-6, atol=1e-12)
+
+
+def test_softmax_has_no_hidden_layer_derivative():
+    with pytest.raises(TypeError, match="only available as the output layer"):
+        losses.softmax.derivative(np.zeros((2, 3)), np.zeros((2, 3)))

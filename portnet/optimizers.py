@@ -1,0 +1,269 @@
+"""Optimisers as pure ``init``/``update`` pairs, and learning-rate schedules.
+
+The shape is optax's: ``state = opt.init(params)``, then every step
+``updates, state = opt.update(grads, state, params)`` and
+``params = apply_updates(params, updates)``.  States are named tuples of arrays; nothing is
+mutated (JAX arrays are immutable), so the whole step can be ``jax.jit``-compiled.  Written
+once against the array API standard; no backend is imported.
+
+- :func:`sgd`: ``θ ← θ − α·g`` (the seeds' gradient descent).
+- :func:`momentum`: ``v ← β·v + g``; ``θ ← θ − α·v``, or with ``nesterov=True``
+  ``θ ← θ − α·(g + β·v)`` (PyTorch's and optax's convention).
+- :func:`adam`: ``m ← β₁m + (1−β₁)g``, ``v ← β₂v + (1−β₂)g²``,
+  ``θ ← θ − α·m̂/(√v̂ + ε)`` with ``m̂ = m/(1−β₁ᵗ)``, ``v̂ = v/(1−β₂ᵗ)``.
+
+A learning rate ``α`` is a float or a schedule of the step count ``t = 0, 1, ...``:
+:func:`constant`, :func:`inverse_scaling` (``α₀/(t+1)^p``, scikit-learn's "invscaling"),
+:func:`exponential_decay` (``α₀·r^(t/s)``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from array_api_compat import device as device_of
+
+from ._namespace import array_namespace
+from .network import Layer, Network, Params, cost_and_gradients
+
+Array = Any
+
+__all__ = [
+    "DEFAULT_LEARNING_RATES",
+    "OPTIMIZERS",
+    "AdamState",
+    "MomentumState",
+    "Optimizer",
+    "SGDState",
+    "Schedule",
+    "adam",
+    "apply_updates",
+    "constant",
+    "exponential_decay",
+    "get_optimizer",
+    "inverse_scaling",
+    "momentum",
+    "sgd",
+    "train_step",
+]
+
+
+# -- learning-rate schedules --------------------------------------------------------------------
+@dataclass(frozen=True)
+class Schedule:
+    """A learning rate as a function of the step count ``t`` (a 0-d array, 0 at the first step)."""
+
+    name: str
+    fn: Callable[[Array], Array | float] = field(repr=False, compare=False)
+    options: tuple[tuple[str, float], ...] = ()
+
+    def __call__(self, count: Array) -> Array | float:
+        return self.fn(count)
+
+
+def _positive(name: str, value: float) -> float:
+    value = float(value)
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return value
+
+
+def constant(learning_rate: float) -> Schedule:
+    """``α(t) = α₀``."""
+    lr = _positive("learning_rate", learning_rate)
+    return Schedule("constant", lambda count: lr, (("learning_rate", lr),))
+
+
+def inverse_scaling(learning_rate: float, power: float = 0.5) -> Schedule:
+    """``α(t) = α₀ / (t + 1)^power`` (scikit-learn's "invscaling")."""
+    lr, p = _positive("learning_rate", learning_rate), _positive("power", power)
+    return Schedule(
+        "inverse_scaling",
+        lambda count: lr / (count + 1) ** p,
+        (("learning_rate", lr), ("power", p)),
+    )
+
+
+def exponential_decay(learning_rate: float, rate: float, steps: int = 1) -> Schedule:
+    """``α(t) = α₀ · rate^(t / steps)``."""
+    lr, r, s = _positive("learning_rate", learning_rate), _positive("rate", rate), steps
+    s = _positive("steps", s)
+    return Schedule(
+        "exponential_decay",
+        lambda count: lr * r ** (count / s),
+        (("learning_rate", lr), ("rate", r), ("steps", s)),
+    )
+
+
+def _schedule(learning_rate: float | Schedule) -> Schedule:
+    if isinstance(learning_rate, Schedule):
+        return learning_rate
+    if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)):
+        raise TypeError(
+            "learning_rate must be a number or a portnet.optimizers schedule "
+            f"(constant, inverse_scaling, exponential_decay), got {learning_rate!r}"
+        )
+    return constant(learning_rate)
+
+
+# -- optimisers -----------------------------------------------------------------------------------
+class Optimizer(NamedTuple):
+    """A pure optimiser: ``init(params)`` gives a state; ``update(grads, state, params)``
+    gives ``(updates, new_state)``."""
+
+    name: str
+    init: Callable[[Params], Any]
+    update: Callable[[Params, Any, Params], tuple[Params, Any]]
+    learning_rate: Schedule
+
+
+class SGDState(NamedTuple):
+    count: Array  # 0-d, steps taken
+
+
+class MomentumState(NamedTuple):
+    count: Array
+    velocity: Params
+
+
+class AdamState(NamedTuple):
+    count: Array
+    mu: Params  # first moment
+    nu: Params  # second moment
+
+
+def _map(f: Callable[..., Array], *trees: Params) -> Params:
+    """Apply ``f`` to matching arrays of parameter-shaped tuples."""
+    return tuple(
+        Layer(f(*(t[l].W for t in trees)), f(*(t[l].b for t in trees)))
+        for l in range(len(trees[0]))
+    )
+
+
+def _zeros_like(params: Params) -> Params:
+    return _map(lambda p: array_namespace(p).zeros_like(p), params)
+
+
+def _count(params: Params) -> Array:
+    W = params[0].W
+    xp = array_namespace(W)
+    return xp.zeros((), dtype=W.dtype, device=device_of(W))
+
+
+def apply_updates(params: Params, updates: Params) -> Params:
+    """``θ + Δθ`` for every parameter (a new tuple; nothing is mutated)."""
+    return _map(lambda p, u: p + u, params, updates)
+
+
+def sgd(learning_rate: float | Schedule = 1.2) -> Optimizer:
+    """Plain (full- or mini-batch) gradient descent: ``Δθ = −α·g``."""
+    schedule = _schedule(learning_rate)
+
+    def init(params: Params) -> SGDState:
+        return SGDState(_count(params))
+
+    def update(grads: Params, state: SGDState, params: Params) -> tuple[Params, SGDState]:
+        lr = schedule(state.count)  # a Python float for a constant rate
+        return _map(lambda g: -lr * g, grads), SGDState(state.count + 1)
+
+    return Optimizer("sgd", init, update, schedule)
+
+
+def momentum(
+    learning_rate: float | Schedule = 0.1, *, beta: float = 0.9, nesterov: bool = False
+) -> Optimizer:
+    """Heavy-ball momentum: ``v ← β·v + g``; ``Δθ = −α·v`` (Nesterov: ``−α·(g + β·v)``)."""
+    schedule = _schedule(learning_rate)
+    if not 0 <= beta < 1:
+        raise ValueError(f"momentum beta must be in [0, 1), got {beta!r}")
+
+    def init(params: Params) -> MomentumState:
+        return MomentumState(_count(params), _zeros_like(params))
+
+    def update(grads: Params, state: MomentumState, params: Params) -> tuple[Params, MomentumState]:
+        lr = schedule(state.count)  # a Python float for a constant rate
+        velocity = _map(lambda v, g: beta * v + g, state.velocity, grads)
+        if nesterov:
+            updates = _map(lambda v, g: -lr * (g + beta * v), velocity, grads)
+        else:
+            updates = _map(lambda v: -lr * v, velocity)
+        return updates, MomentumState(state.count + 1, velocity)
+
+    return Optimizer("nesterov" if nesterov else "momentum", init, update, schedule)
+
+
+def adam(
+    learning_rate: float | Schedule = 0.001,
+    *,
+    b1: float = 0.9,
+    b2: float = 0.999,
+    eps: float = 1e-8,
+) -> Optimizer:
+    """Adam (Kingma & Ba), with bias correction."""
+    schedule = _schedule(learning_rate)
+    for name, value in (("b1", b1), ("b2", b2)):
+        if not 0 <= value < 1:
+            raise ValueError(f"adam {name} must be in [0, 1), got {value!r}")
+    eps = _positive("eps", eps)
+
+    def init(params: Params) -> AdamState:
+        return AdamState(_count(params), _zeros_like(params), _zeros_like(params))
+
+    def update(grads: Params, state: AdamState, params: Params) -> tuple[Params, AdamState]:
+        lr = schedule(state.count)  # a Python float for a constant rate
+        t = state.count + 1
+        mu = _map(lambda m, g: b1 * m + (1 - b1) * g, state.mu, grads)
+        nu = _map(lambda v, g: b2 * v + (1 - b2) * (g * g), state.nu, grads)
+        c1, c2 = 1 - b1**t, 1 - b2**t  # bias corrections, 0-d arrays
+
+        def step(m: Array, v: Array) -> Array:
+            return -lr * (m / c1) / (array_namespace(v).sqrt(v / c2) + eps)
+
+        return _map(step, mu, nu), AdamState(t, mu, nu)
+
+    return Optimizer("adam", init, update, schedule)
+
+
+OPTIMIZERS: dict[str, Callable[..., Optimizer]] = {
+    "sgd": sgd,
+    "momentum": momentum,
+    "nesterov": lambda learning_rate: momentum(learning_rate, nesterov=True),
+    "adam": adam,
+}
+#: ``train(..., learning_rate=None)``: the course's 1.2 for SGD, common defaults otherwise
+DEFAULT_LEARNING_RATES = {"sgd": 1.2, "momentum": 0.1, "nesterov": 0.1, "adam": 0.001}
+
+
+def get_optimizer(optimizer: str | Optimizer, learning_rate: float | Schedule | None) -> Optimizer:
+    """The optimiser named ``optimizer`` with ``learning_rate`` (its default when None)."""
+    if isinstance(optimizer, Optimizer):
+        if learning_rate is not None:
+            raise TypeError(
+                "learning_rate was given twice: pass it to the optimizer object "
+                f"(e.g. portnet.optimizers.{optimizer.name}(0.01)), not to train"
+            )
+        return optimizer
+    if not isinstance(optimizer, str) or optimizer not in OPTIMIZERS:
+        raise ValueError(
+            f"unknown optimizer {optimizer!r}; expected one of {list(OPTIMIZERS)} "
+            "or a portnet.optimizers.Optimizer"
+        )
+    if learning_rate is None:
+        learning_rate = DEFAULT_LEARNING_RATES[optimizer]
+    return OPTIMIZERS[optimizer](learning_rate)
+
+
+def train_step(
+    params: Params, state: Any, X: Array, Y: Array, net: Network, optimizer: Optimizer
+) -> tuple[Params, Any, Array]:
+    """One training step on the batch ``(X, Y)``: backpropagation, then the optimiser's update.
+
+    Returns the new parameters, the new optimiser state and the cost at the *old* parameters
+    on this batch (a 0-d array, left on the device).
+    """
+    J, grads = cost_and_gradients(params, X, Y, net)
+    updates, state = optimizer.update(grads, state, params)
+    return apply_updates(params, updates), state, J

@@ -1,0 +1,415 @@
+"""``portnet.train``: user input checked, the backend chosen, the training loop run.
+
+The loop touches the host only at log points (one read of the cost, and of the validation
+loss with ``early_stopping``).  Mini-batches are drawn from a permutation made on the host
+from the seed once per epoch and copied to the device, so every backend sees the same
+batches in the same order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any
+
+import array_api_compat as aac
+import numpy as np
+
+from . import network
+from ._backend import Backend, resolve_backend
+from ._targets import Targets, encode, inspect_targets
+from .activations import Activation, get_activation
+from .init import INITIALIZERS, initial_params
+from .losses import Loss
+from .model import History, Model
+from .network import Layer, Network, Params
+from .optimizers import Optimizer, Schedule, get_optimizer, train_step
+
+Array = Any
+Callback = Callable[[int, float, Model], Any]
+
+__all__ = ["train"]
+
+
+# -- option checks -----------------------------------------------------------------------------
+def _positive_int(name: str, value: Any, *, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _non_negative(name: str, value: Any) -> float:
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if not ok or not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def _callbacks(callbacks: Callback | Sequence[Callback] | None) -> tuple[Callback, ...]:
+    if callbacks is None:
+        return ()
+    found = (callbacks,) if callable(callbacks) else tuple(callbacks)
+    for cb in found:
+        if not callable(cb):
+            raise TypeError(f"callbacks must be callables (step, cost, model), got {cb!r}")
+    return found
+
+
+def _warm_params(be: Backend, params: Any, dtype: Any, sizes: list[int | None]) -> Params:
+    try:
+        layers = [tuple(p) for p in params]
+    except TypeError:
+        layers = []
+    if not layers or any(len(p) != 2 for p in layers):
+        raise ValueError(
+            "params must be a sequence of per-layer (W, b) pairs (e.g. model.params), "
+            f"got {type(params).__name__}"
+        )
+    out = tuple(
+        Layer(be.asarray(W, dtype, what="params W"), be.asarray(b, dtype, what="params b"))
+        for W, b in layers
+    )
+    got = [out[0].W.shape[1]] + [W.shape[0] for W, _ in out]
+    shapes_ok = all(
+        W.ndim == 2 and b.shape == (W.shape[0],) and (i == 0 or W.shape[1] == out[i - 1].W.shape[0])
+        for i, (W, b) in enumerate(out)
+    )
+    if (
+        not shapes_ok
+        or len(got) != len(sizes)
+        or any(e is not None and e != g for e, g in zip(sizes, got, strict=True))
+    ):
+        raise ValueError(
+            "params do not fit: expected layer sizes "
+            f"{'-'.join('?' if s is None else str(s) for s in sizes)}, got params of shapes "
+            f"{[(tuple(W.shape), tuple(b.shape)) for W, b in out]}"
+        )
+    return out
+
+
+# -- stopping ----------------------------------------------------------------------------------
+@dataclasses.dataclass
+class _Stopper:
+    """Stop when the watched cost has not improved by ``tol`` for ``patience`` log points."""
+
+    tol: float
+    patience: int
+    best: float = math.inf
+    best_step: int | None = None
+    best_params: Params | None = None
+    waited: int = 0
+
+    def update(self, step: int, value: float, params: Params) -> bool:
+        if value < self.best - self.tol:
+            self.best, self.best_step, self.best_params, self.waited = value, step, params, 0
+        else:
+            self.waited += 1
+        return self.waited >= self.patience
+
+
+def _split(
+    be: Backend, X: Array, Y: Array, fraction: float, rng: np.random.Generator
+) -> tuple[Array, Array, Array, Array]:
+    """A seeded random split into training and validation parts, made on the device."""
+    m = X.shape[0]
+    n_val = math.ceil(fraction * m)
+    if not 0 < fraction < 1 or n_val >= m:
+        raise ValueError(
+            f"validation_fraction must be in (0, 1) and leave training samples; got "
+            f"{fraction!r} of {m} samples"
+        )
+    order = be.asarray(rng.permutation(m))
+    val, fit = order[:n_val], order[n_val:]
+    xp = be.xp
+    return (
+        xp.take(X, fit, axis=0),
+        xp.take(Y, fit, axis=0),
+        xp.take(X, val, axis=0),
+        xp.take(Y, val, axis=0),
+    )
+
+
+# -- train -------------------------------------------------------------------------------------
+def train(
+    X: Any,
+    y: Any,
+    *,
+    hidden: Sequence[int] | None = None,
+    activation: str | Activation = "tanh",
+    loss: str | Loss = "auto",
+    optimizer: str | Optimizer = "sgd",
+    learning_rate: float | Schedule | None = None,
+    iterations: int | None = None,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    l2: float = 0.0,
+    init: str = "auto",
+    seed: int | None = 0,
+    tol: float | None = None,
+    n_iter_no_change: int = 10,
+    early_stopping: bool = False,
+    validation_fraction: float = 0.1,
+    callbacks: Callback | Sequence[Callback] | None = None,
+    backend: Any = None,
+    device: Any = None,
+    dtype: Any = None,
+    params: Any = None,
+    log_every: int = 1000,
+    verbose: bool = False,
+) -> Model:
+    """Train a fully-connected network.
+
+    The defaults are the course's shallow network: one tanh hidden layer of 4 units, full-batch
+    gradient descent with learning rate 1.2, 10 000 iterations.
+
+    Parameters
+    ----------
+    X : array, shape (m, n_features)
+        Inputs, samples first. Any array namespace, or anything NumPy accepts.
+    y : array, shape (m,) or (m, k)
+        Class labels (any values: 0/1, {-1, 1}, strings, class numbers), one-hot rows,
+        multi-label 0/1 rows, or real targets for regression.
+    hidden : sequence of int, optional
+        Hidden layer widths: ``()`` is logistic regression, ``(4,)`` the default shallow
+        network, ``(20, 7, 5)`` an L-layer network. Taken from ``params`` when given.
+    activation : str or Activation
+        Hidden activation: "sigmoid", "tanh", "relu", "leaky_relu" (slope 0.01; use
+        ``portnet.activations.leaky_relu(slope)`` for another) or "identity".
+    loss : {"auto", "binary_crossentropy", "categorical_crossentropy", "squared_error"} or Loss
+        "binary_crossentropy": sigmoid outputs (two classes, or multi-label rows);
+        "categorical_crossentropy": softmax output (classes, or one-hot rows);
+        "squared_error": identity output, ½·mean‖ŷ−y‖². "auto" picks from ``y``: labels
+        (bool, integers, text, whole-number floats) with 2 classes → binary, more →
+        categorical; 0/1 rows → categorical if one-hot, else multi-label; other reals →
+        squared error.
+    optimizer : {"sgd", "momentum", "nesterov", "adam"} or Optimizer
+        The update rule (:mod:`portnet.optimizers`); an object carries its own options.
+    learning_rate : float or Schedule, optional
+        Step size, or a schedule of the step (``portnet.optimizers.inverse_scaling`` ...).
+        Default: 1.2 for "sgd" (the course), 0.1 for momentum, 0.001 for Adam.
+    iterations : int, optional
+        Number of updates (default 10 000). Give this or ``epochs``, not both.
+    epochs : int, optional
+        Number of passes over the training data (``ceil(m / batch_size)`` updates each).
+    batch_size : int, optional
+        Mini-batch size; None is the full batch, as in the course. Batches are drawn from a
+        permutation of the training samples made anew every epoch from ``seed``.
+    l2 : float
+        L2 strength λ: the cost gains ``λ/(2m)·Σ‖W‖²``, each ``dW`` gains ``λW/m`` (``m`` is
+        the batch size).
+    init : {"auto", "small", "he", "glorot", "zeros"}
+        Initialiser (see :mod:`portnet.init`); "auto" is "he" for ReLU-type hidden layers,
+        else "glorot". Drawn on the host in float64, so every backend starts identically.
+    seed : int or None
+        Seed of the initialiser, the shuffling and the validation split.
+    tol, n_iter_no_change : float or None, int
+        Stop when the training cost (with ``early_stopping``, the validation loss) has not
+        improved by more than ``tol`` for ``n_iter_no_change`` consecutive log points.
+        ``tol=None`` (default) never stops on the training cost.
+    early_stopping : bool
+        Hold out ``validation_fraction`` of the samples (a seeded random split), watch the
+        loss on them at every log point, stop as above (``tol`` None counts any
+        improvement) and keep the parameters with the best validation loss.
+    validation_fraction : float
+        Share of the samples held out for ``early_stopping``.
+    callbacks : callable or sequence of callables, optional
+        Called at every log point as ``callback(step, cost, model)`` (``model`` holds the
+        parameters whose cost that is); returning ``False`` stops training.
+    backend : str, array namespace or None
+        "numpy", "cupy", "jax", "torch", "array_api_strict", a namespace, or "auto" (a GPU
+        backend when one is usable, else NumPy; the ``PORTNET_BACKEND`` environment variable
+        overrides the detection). None uses the namespace of ``X`` when it is a non-NumPy
+        array, else ``PORTNET_BACKEND`` if set, else NumPy. Other input is moved there. An
+        explicit GPU backend without a usable GPU is an error, never a silent CPU run.
+    device : device or str, optional
+        Where data and parameters live (e.g. ``"cpu:1"`` on JAX, ``"cuda:0"`` on torch);
+        default: the device of ``X`` when it is already on the backend, else the default.
+    dtype : {"float32", "float64"}, optional
+        Default: ``X``'s floating dtype, else the backend's default floating dtype. float64
+        where it is unavailable (JAX without x64) is an error, never a silent float32.
+    params : sequence of (W, b), optional
+        Start from these parameters (warm start), e.g. another model's ``params``; the
+        optimiser's state starts afresh.
+    log_every : int
+        Read the cost back to the host every ``log_every`` updates (the only
+        synchronisation in the loop) into ``model.history``.
+    verbose : bool
+        Print the cost at each log point.
+
+    Returns
+    -------
+    Model
+    """
+    hidden_act = get_activation(activation)
+    opt = get_optimizer(optimizer, learning_rate)
+    l2 = _non_negative("l2", l2)
+    log_every = _positive_int("log_every", log_every)
+    if iterations is not None and epochs is not None:
+        raise ValueError(f"give iterations or epochs, not both (got {iterations}, {epochs})")
+    if iterations is not None:
+        iterations = _positive_int("iterations", iterations, minimum=0)
+    if epochs is not None:
+        epochs = _positive_int("epochs", epochs)
+    if batch_size is not None:
+        batch_size = _positive_int("batch_size", batch_size)
+    if tol is not None:
+        tol = _non_negative("tol", tol)
+    n_iter_no_change = _positive_int("n_iter_no_change", n_iter_no_change)
+    if seed is not None:
+        seed = _positive_int("seed", seed, minimum=0)
+    callbacks = _callbacks(callbacks)
+    if init != "auto" and init not in INITIALIZERS:
+        raise ValueError(f"unknown init {init!r}; expected 'auto' or one of {list(INITIALIZERS)}")
+    if hidden is not None:
+        if isinstance(hidden, numbers.Integral):
+            hidden = (hidden,)
+        hidden = tuple(_positive_int("each hidden layer size", h) for h in hidden)
+
+    be = resolve_backend(backend, X, device)
+    dtype = be.dtype(dtype, X)
+    X = be.asarray(X, dtype, what="X")
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D (m samples, n features), got shape {tuple(X.shape)}")
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"X must have at least one sample and one feature, got {tuple(X.shape)}")
+    be = dataclasses.replace(be, device=aac.device(X))
+    m = X.shape[0]
+    chosen_loss, targets = inspect_targets(be, y, m, loss)
+    Y = encode(be, y, targets, dtype, m)  # (m, n_L)
+    net = Network(hidden_act, chosen_loss, l2)
+
+    if params is not None:
+        sizes = [X.shape[1], *(hidden if hidden is not None else [None] * (len(params) - 1))]
+        theta = _warm_params(be, params, dtype, [*sizes, Y.shape[1]])
+    else:
+        sizes = [X.shape[1], *(hidden if hidden is not None else (4,)), Y.shape[1]]
+        if init == "auto":
+            init = "he" if hidden_act.name in ("relu", "leaky_relu") else "glorot"
+        theta = tuple(
+            Layer(be.asarray(W, dtype), be.asarray(b, dtype))
+            for W, b in initial_params(sizes, init=init, seed=seed)
+        )
+
+    shuffling, splitting = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
+    Xv = Yv = None
+    if early_stopping:
+        X, Y, Xv, Yv = _split(be, X, Y, validation_fraction, splitting)
+    m_fit = X.shape[0]
+    batch = m_fit if batch_size is None else min(batch_size, m_fit)
+    per_epoch = math.ceil(m_fit / batch)
+    if iterations is None:
+        iterations = epochs * per_epoch if epochs is not None else 10_000
+
+    loop = _Loop(
+        be,
+        net,
+        opt,
+        dtype,
+        targets,
+        callbacks,
+        verbose,
+        stopper=_Stopper(tol or 0.0, n_iter_no_change)
+        if early_stopping or tol is not None
+        else None,
+        validation=(Xv, Yv) if early_stopping else None,
+    )
+    theta, stop_reason = loop.run(theta, X, Y, iterations, batch, per_epoch, log_every, shuffling)
+    best_step = None
+    if early_stopping and loop.stopper.best_params is not None:
+        theta, best_step = loop.stopper.best_params, loop.stopper.best_step
+    return loop.model(theta, n_steps=loop.steps, stop_reason=stop_reason, best_step=best_step)
+
+
+@dataclasses.dataclass
+class _Loop:
+    """The training loop: steps on the device, reads and decisions at log points."""
+
+    be: Backend
+    net: Network
+    opt: Optimizer
+    dtype: Any
+    targets: Targets
+    callbacks: tuple[Callback, ...]
+    verbose: bool
+    stopper: _Stopper | None
+    validation: tuple[Array, Array] | None
+    history: History = dataclasses.field(default_factory=History)
+    steps: int = 0
+
+    def model(self, theta: Params, **info: Any) -> Model:
+        return Model(
+            theta,
+            self.net,
+            self.be,
+            dtype=self.dtype,
+            targets=self.targets,
+            history=self.history,
+            **info,
+        )
+
+    def run(
+        self,
+        theta: Params,
+        X: Array,
+        Y: Array,
+        iterations: int,
+        batch: int,
+        per_epoch: int,
+        log_every: int,
+        shuffling: np.random.Generator,
+    ) -> tuple[Params, str | None]:
+        be, xp = self.be, self.be.xp
+        step = be.compile(partial(train_step, net=self.net, optimizer=self.opt))
+        cost = be.compile(partial(network.cost, net=self.net))
+        self._validation_loss = be.compile(partial(network.cost, net=self.net._replace(l2=0.0)))
+        full = batch >= X.shape[0]
+        state = self.opt.init(theta)
+        order = None
+        for i in range(iterations):
+            if full:
+                Xb, Yb = X, Y
+            else:
+                k = i % per_epoch
+                if k == 0:  # a new epoch: one permutation, one host-to-device copy
+                    order = be.asarray(shuffling.permutation(X.shape[0]))
+                rows = order[k * batch : min((k + 1) * batch, X.shape[0])]  # (≤ batch,)
+                Xb, Yb = xp.take(X, rows, axis=0), xp.take(Y, rows, axis=0)
+            logging = i % log_every == 0
+            before = theta
+            if logging and not full:
+                J_all = be.read(cost(theta, X, Y))  # the whole training set, not the batch
+            theta, state, J = step(theta, state, Xb, Yb)  # J: this batch, before the update
+            if logging:
+                reason = self._log(i, before, be.read(J) if full else J_all)
+                if reason is not None:
+                    self.steps = i
+                    return before, reason
+        self.steps = iterations
+        self._log(iterations, theta, be.read(cost(theta, X, Y)), final=True)
+        return theta, None
+
+    def _log(self, step: int, theta: Params, J: float, *, final: bool = False) -> str | None:
+        """Record a log point; return why to stop, if training should stop here."""
+        self.history.step.append(step)
+        self.history.cost.append(J)
+        watched = J
+        line = f"Cost after iteration {step}: {J:.6f}"
+        if self.validation is not None:
+            Xv, Yv = self.validation
+            watched = self.be.read(self._validation_loss(theta, Xv, Yv))
+            self.history.val_cost.append(watched)
+            line += f"  validation loss: {watched:.6f}"
+        if self.verbose:
+            print(line)
+        reason = None
+        if self.stopper is not None and self.stopper.update(step, watched, theta):
+            reason = "early_stopping" if self.validation is not None else "tol"
+        for callback in self.callbacks:
+            snapshot = self.model(theta, n_steps=step)
+            snapshot.history = self.history.copy()
+            if callback(step, J, snapshot) is False:
+                reason = reason or "callback"
+        return None if final else reason
