@@ -14,7 +14,7 @@ from __future__ import annotations
 import nox
 
 nox.options.default_venv_backend = "virtualenv"  # pip: see DEVELOPERS.md on torch
-nox.options.sessions = ["lint", "tests", "agreement", "gpu"]
+nox.options.sessions = ["lint", "tests", "gpu"]
 
 BACKENDS = ["numpy", "jax", "torch", "array_api_strict"]
 GPU_PROBE = (

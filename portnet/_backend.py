@@ -8,6 +8,7 @@ scalars back to the host (the only synchronisation points of training).
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import logging
@@ -196,13 +197,17 @@ class Backend:
         return supported[name]
 
     # -- running --------------------------------------------------------------------------------
-    def compile(self, fn: Callable[..., Any]) -> Callable[..., Any]:
-        """``fn`` compiled for this backend: ``jax.jit`` on JAX, ``fn`` itself elsewhere."""
-        if self.name == "jax":
-            import jax
+    def compile(self, fn: Callable[..., Any], **static: Any) -> Callable[..., Any]:
+        """``fn`` with the keyword arguments ``static`` bound, compiled for this backend.
 
-            return jax.jit(fn)
-        return fn
+        On JAX: ``jax.jit`` with ``static`` as static arguments (hashable: the network, the
+        optimiser), one jitted function per ``fn`` for the whole process, so a step compiled
+        for one ``train`` call is reused by the next with the same configuration and shapes.
+        Elsewhere: ``fn`` itself.
+        """
+        if self.name == "jax":
+            return functools.partial(_jitted(fn, tuple(sorted(static))), **static)
+        return functools.partial(fn, **static)
 
     def read(self, x: Array) -> float:
         """A 0-d array as a Python float: a device-to-host synchronisation point.
@@ -215,6 +220,13 @@ class Backend:
 
             return float(jax.device_get(x))
         return float(x)
+
+
+@functools.cache
+def _jitted(fn: Callable[..., Any], static_argnames: tuple[str, ...]) -> Callable[..., Any]:
+    import jax
+
+    return jax.jit(fn, static_argnames=static_argnames)
 
 
 def _float_name(dtype: Any) -> str | None:

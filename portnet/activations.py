@@ -8,6 +8,7 @@ tanh can reuse ``a`` as the course does (``σ' = a(1-a)``, ``tanh' = 1-a²``).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,8 +46,8 @@ class Activation:
     """
 
     name: str
-    forward: Callable[[Array], Array] = field(repr=False, compare=False)
-    derivative: Callable[[Array, Array], Array] = field(repr=False, compare=False)
+    forward: Callable[[Array], Array] = field(repr=False)
+    derivative: Callable[[Array, Array], Array] = field(repr=False)
     options: tuple[tuple[str, float], ...] = ()
 
     def __call__(self, z: Array) -> Array:
@@ -111,6 +112,7 @@ relu = Activation("relu", _relu, _relu_derivative)
 identity = Activation("identity", _identity, _identity_derivative)
 
 
+@functools.cache  # the same slope gives the same object: equal, and one jax.jit cache entry
 def leaky_relu(slope: float = 0.01) -> Activation:
     """Leaky ReLU with the given negative-side ``slope`` (default 0.01, as in the course)."""
     slope = float(slope)

@@ -51,8 +51,8 @@ class Loss:
 
     name: str
     output: Activation
-    value: Callable[[Array, Array], Array] = field(repr=False, compare=False)
-    gradient: Callable[[Array, Array, Array], Array] = field(repr=False, compare=False)
+    value: Callable[[Array, Array], Array] = field(repr=False)
+    gradient: Callable[[Array, Array, Array], Array] = field(repr=False)
 
 
 # -- sigmoid + binary cross-entropy ------------------------------------------------------------

@@ -1,5 +1,8 @@
 """Optimisers as pure ``init``/``update`` pairs, and learning-rate schedules.
 
+Constructors are cached: the same arguments give the same (equal, hashable) object, so a
+compiled training step is reused across calls to ``train``.
+
 The shape is optax's: ``state = opt.init(params)``, then every step
 ``updates, state = opt.update(grads, state, params)`` and
 ``params = apply_updates(params, updates)``.  States are named tuples of arrays; nothing is
@@ -19,6 +22,7 @@ A learning rate ``α`` is a float or a schedule of the step count ``t = 0, 1, ..
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -57,7 +61,7 @@ class Schedule:
     """A learning rate as a function of the step count ``t`` (a 0-d array, 0 at the first step)."""
 
     name: str
-    fn: Callable[[Array], Array | float] = field(repr=False, compare=False)
+    fn: Callable[[Array], Array | float] = field(repr=False)
     options: tuple[tuple[str, float], ...] = ()
 
     def __call__(self, count: Array) -> Array | float:
@@ -71,12 +75,14 @@ def _positive(name: str, value: float) -> float:
     return value
 
 
+@functools.cache
 def constant(learning_rate: float) -> Schedule:
     """``α(t) = α₀``."""
     lr = _positive("learning_rate", learning_rate)
     return Schedule("constant", lambda count: lr, (("learning_rate", lr),))
 
 
+@functools.cache
 def inverse_scaling(learning_rate: float, power: float = 0.5) -> Schedule:
     """``α(t) = α₀ / (t + 1)^power`` (scikit-learn's "invscaling")."""
     lr, p = _positive("learning_rate", learning_rate), _positive("power", power)
@@ -87,6 +93,7 @@ def inverse_scaling(learning_rate: float, power: float = 0.5) -> Schedule:
     )
 
 
+@functools.cache
 def exponential_decay(learning_rate: float, rate: float, steps: int = 1) -> Schedule:
     """``α(t) = α₀ · rate^(t / steps)``."""
     lr, r, s = _positive("learning_rate", learning_rate), _positive("rate", rate), steps
@@ -158,6 +165,7 @@ def apply_updates(params: Params, updates: Params) -> Params:
     return _map(lambda p, u: p + u, params, updates)
 
 
+@functools.cache
 def sgd(learning_rate: float | Schedule = 1.2) -> Optimizer:
     """Plain (full- or mini-batch) gradient descent: ``Δθ = −α·g``."""
     schedule = _schedule(learning_rate)
@@ -172,6 +180,7 @@ def sgd(learning_rate: float | Schedule = 1.2) -> Optimizer:
     return Optimizer("sgd", init, update, schedule)
 
 
+@functools.cache
 def momentum(
     learning_rate: float | Schedule = 0.1, *, beta: float = 0.9, nesterov: bool = False
 ) -> Optimizer:
@@ -195,6 +204,7 @@ def momentum(
     return Optimizer("nesterov" if nesterov else "momentum", init, update, schedule)
 
 
+@functools.cache
 def adam(
     learning_rate: float | Schedule = 0.001,
     *,

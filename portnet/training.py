@@ -12,7 +12,6 @@ import dataclasses
 import math
 import numbers
 from collections.abc import Callable, Sequence
-from functools import partial
 from typing import Any
 
 import array_api_compat as aac
@@ -362,9 +361,9 @@ class _Loop:
         shuffling: np.random.Generator,
     ) -> tuple[Params, str | None]:
         be, xp = self.be, self.be.xp
-        step = be.compile(partial(train_step, net=self.net, optimizer=self.opt))
-        cost = be.compile(partial(network.cost, net=self.net))
-        self._validation_loss = be.compile(partial(network.cost, net=self.net._replace(l2=0.0)))
+        step = be.compile(train_step, net=self.net, optimizer=self.opt)
+        cost = be.compile(network.cost, net=self.net)
+        self._validation_loss = be.compile(network.cost, net=self.net._replace(l2=0.0))
         full = batch >= X.shape[0]
         state = self.opt.init(theta)
         order = None

@@ -12,7 +12,7 @@ from portnet import agreement
 from portnet._backend import resolve_backend
 from portnet.agreement import TOLERANCE, flat_params, regression_data, relative_difference
 
-from .conftest import host
+from .conftest import host, require
 
 X_PLANAR, Y_PLANAR = portnet.datasets.planar()
 
@@ -224,12 +224,27 @@ def test_training_step_is_compiled_by_the_backend(backend, monkeypatch):
     compiled = []
     original = type(be).compile
 
-    def recording_compile(self, fn):
-        compiled.append(original(self, fn))
-        return compiled[-1]
+    def recording_compile(self, fn, **static):
+        compiled.append(original(self, fn, **static).func)  # the function behind the partial
+        return original(self, fn, **static)
 
     monkeypatch.setattr(type(be), "compile", recording_compile)
     portnet.train(X_PLANAR, Y_PLANAR, iterations=3, backend=backend, dtype="float32")
     assert compiled  # the step (and the final cost) were compiled
     jitted = [hasattr(fn, "lower") for fn in compiled]  # jax.jit's wrapper has .lower
     assert all(jitted) if backend == "jax" else not any(jitted)
+
+
+def test_jax_reuses_the_compiled_step_across_train_calls():
+    require("jax")
+    from portnet._backend import _jitted
+    from portnet.optimizers import train_step
+
+    options = dict(hidden=(3,), iterations=5, backend="jax", dtype="float32", optimizer="adam")
+    portnet.train(X_PLANAR, Y_PLANAR, **options)
+    step = _jitted(train_step, ("net", "optimizer"))
+    compiled = step._cache_size()
+    portnet.train(X_PLANAR, Y_PLANAR, **options)  # same network, optimiser and shapes
+    assert step._cache_size() == compiled
+    portnet.train(X_PLANAR, Y_PLANAR, **{**options, "hidden": (5,)})  # new shapes: compiled
+    assert step._cache_size() == compiled + 1
