@@ -211,7 +211,16 @@ HOST_CONVERSIONS = ("__array__", "__bool__", "__complex__", "__dlpack__", "__flo
 HOST_CONVERSIONS += ("__int__", "__iter__")
 
 
-def test_no_host_synchronisation_between_log_points(monkeypatch):
+@pytest.mark.parametrize(
+    ("options", "reads_per_log_point"),
+    [
+        ({}, 1),
+        ({"optimizer": "adam", "batch_size": 64}, 1),
+        ({"optimizer": "momentum", "batch_size": 50, "early_stopping": True}, 2),
+    ],
+    ids=["full-batch-sgd", "mini-batch-adam", "mini-batch-momentum-early-stopping"],
+)
+def test_no_host_synchronisation_between_log_points(monkeypatch, options, reads_per_log_point):
     """Every way an array-api-strict array can reach the host is counted during training.
 
     (JAX's ``transfer_guard_device_to_host`` cannot show this on CPU: there a device-to-host
@@ -232,14 +241,15 @@ def test_no_host_synchronisation_between_log_points(monkeypatch):
             return _original(self, *args, **kwargs)
 
         monkeypatch.setattr(array_type, name, counted)
-    model = portnet.train(X, y, iterations=1000, log_every=250)
+    options = {**options, "n_iter_no_change": 10_000}  # early stopping never triggers here
+    model = portnet.train(X, y, iterations=1000, log_every=250, **options)
     short = list(conversions)
     conversions.clear()
-    portnet.train(X, y, iterations=2000, log_every=250)
-    # 1000 more steps add exactly the 4 reads at steps 1000, 1250, 1500, 1750: nothing per step
-    assert len(conversions) - len(short) == 4
+    portnet.train(X, y, iterations=2000, log_every=250, **options)
+    # 1000 more steps add exactly the reads at steps 1000, 1250, 1500, 1750: nothing per step
+    assert len(conversions) - len(short) == 4 * reads_per_log_point
     assert set(short + conversions) == {"__float__"}
-    assert len(short) <= 5 + 2  # 5 log points, and at most 2 reads to inspect the labels
+    assert len(short) <= 5 * reads_per_log_point + 2  # log points, and the labels' inspection
     assert model.history.step == [0, 250, 500, 750, 1000]
 
 
