@@ -6,6 +6,8 @@
 - ``agreement``: the cross-backend agreement report on every CPU backend together.
 - ``gpu``: the tests and the agreement report with CuPy, JAX and torch on CUDA; without a
   usable CUDA device it stops after asking CuPy, and is reported as skipped with the reason.
+- ``bench`` / ``bench_gpu``: the batch benchmark (``benchmarks/bench.py``) on the CPU backends,
+  or on CUDA (skipped, saying why, without a GPU).
 - ``lint``: ruff.
 """
 
@@ -40,18 +42,45 @@ def agreement(session: nox.Session) -> None:
     session.run("python", "-m", "portnet.agreement", "--out", "agreement-results", *session.posargs)
 
 
-@nox.session
-def gpu(session: nox.Session) -> None:
-    """Tests and agreement report on CUDA (CuPy, JAX, torch); skipped, saying why, without a GPU."""
+def _require_gpu(session: nox.Session, consequence: str) -> None:
+    """Install CuPy and skip the session, saying why, unless it finds a usable CUDA device."""
     session.install("-r", "backends/cupy.txt")
-    session.install("-e", ".[test]")
     probe = session.run("python", "-c", GPU_PROBE, silent=True) or ""
     status = probe.rpartition("portnet-gpu-probe:")[2].strip()
     if status != "usable":
-        session.skip(f"no usable CUDA device, so nothing ran on a GPU: {status}")
+        session.skip(f"no usable CUDA device, so {consequence}: {status}")
+
+
+@nox.session
+def gpu(session: nox.Session) -> None:
+    """Tests and agreement report on CUDA (CuPy, JAX, torch); skipped, saying why, without a GPU."""
+    session.install("-e", ".[test]")
+    _require_gpu(session, "nothing ran on a GPU")
     session.install("-r", "backends/gpu.txt")
     session.run("pytest", *session.posargs, env={"PORTNET_TEST_GPU": "1"})
     session.run("python", "-m", "portnet.agreement", "--gpu", "--out", "agreement-results-gpu")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """The batch benchmark on every CPU backend and its peers (results in bench-results/).
+
+    ``nox -s bench -- --quick`` checks that it works in under a minute.
+    """
+    session.install("-r", "backends/all.txt", "scikit-learn", "matplotlib")
+    session.install("-e", ".")
+    session.run("python", "benchmarks/bench.py", "--out", "bench-results", *session.posargs)
+
+
+@nox.session
+def bench_gpu(session: nox.Session) -> None:
+    """The benchmark on CUDA (CuPy, JAX, torch); skipped, saying why, without a GPU."""
+    session.install("-e", ".")
+    _require_gpu(session, "nothing was timed on a GPU")
+    session.install("-r", "backends/gpu.txt", "scikit-learn", "matplotlib")
+    session.run(
+        "python", "benchmarks/bench.py", "--gpu", "--out", "bench-results-gpu", *session.posargs
+    )
 
 
 @nox.session

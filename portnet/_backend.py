@@ -209,6 +209,28 @@ class Backend:
             return functools.partial(_jitted(fn, tuple(sorted(static))), **static)
         return functools.partial(fn, **static)
 
+    def compile_repeat(self, fn: Callable[..., Any], **static: Any) -> Callable[..., Any]:
+        """``run(carry, *args, n=...)``: ``n`` (≥ 1) successive ``carry, out = fn(carry, *args,
+        report=..., **static)``; returns the last carry and the *first* call's ``out``.
+
+        Only the first call is asked for its ``out`` (``report=True``); the others get
+        ``report=False`` and may skip computing it.
+
+        On JAX the whole run is one compiled program (``lax.fori_loop``, ``n`` a traced
+        bound, so every ``n`` shares one compilation): one dispatch for ``n`` steps instead
+        of ``n``.  Elsewhere: a Python loop over ``fn``.
+        """
+        if self.name == "jax":
+            return functools.partial(_jitted_repeat(fn, tuple(sorted(static))), **static)
+
+        def run(carry: Any, *args: Any, n: int) -> tuple[Any, Any]:
+            carry, first = fn(carry, *args, report=True, **static)
+            for _ in range(n - 1):
+                carry, _ = fn(carry, *args, report=False, **static)
+            return carry, first
+
+        return run
+
     def read(self, x: Array) -> float:
         """A 0-d array as a Python float: a device-to-host synchronisation point.
 
@@ -227,6 +249,19 @@ def _jitted(fn: Callable[..., Any], static_argnames: tuple[str, ...]) -> Callabl
     import jax
 
     return jax.jit(fn, static_argnames=static_argnames)
+
+
+@functools.cache
+def _jitted_repeat(fn: Callable[..., Any], static_argnames: tuple[str, ...]) -> Callable[..., Any]:
+    import jax
+
+    def run(carry: Any, *args: Any, n: Any, **static: Any) -> tuple[Any, Any]:
+        carry, first = fn(carry, *args, report=True, **static)
+        rest = lambda i, c: fn(c, *args, report=False, **static)[0]  # noqa: E731
+        carry = jax.lax.fori_loop(1, n, rest, carry)
+        return carry, first
+
+    return jax.jit(run, static_argnames=static_argnames)
 
 
 def _float_name(dtype: Any) -> str | None:

@@ -56,13 +56,13 @@ class Loss:
 
 
 # -- sigmoid + binary cross-entropy ------------------------------------------------------------
-# J = -(1/m) Σ [y log σ(z) + (1-y) log(1-σ(z))]  =  (1/m) Σ [max(z,0) - z·y + log(1 + e^{-|z|})]
-# The right-hand form is taken from the logits: no log(0), and exp never sees a positive
-# argument, so it is finite for |z| = 1e4 in float32 and float64.
+# J = -(1/m) Σ [y log σ(z) + (1-y) log(1-σ(z))]  =  (1/m) Σ [log(1 + e^z) - z·y]
+# The right-hand form is taken from the logits, log(1 + e^z) = logaddexp(0, z) being computed
+# stably (max(z,0) + log1p(e^{-|z|})): no log(0), no overflow, finite for |z| = 1e4 in
+# float32 and float64.
 def _bce_value(z: Array, y: Array) -> Array:  # z, y: (m, k) -> ()
     xp = array_namespace(z, y)
-    m = z.shape[0]
-    return xp.sum(xp.maximum(z, 0) - z * y + xp.log1p(xp.exp(-xp.abs(z)))) / m
+    return xp.sum(xp.logaddexp(0.0, z) - z * y) / z.shape[0]
 
 
 def _bce_gradient(z: Array, a: Array, y: Array) -> Array:  # -> (m, k)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from ._namespace import array_namespace
-from .activations import Activation
+from .activations import Activation, add_into
 from .losses import Loss
 
 Array = Any
@@ -69,7 +69,7 @@ def _forward(params: Params, X: Array, net: Network) -> tuple[Array, list[tuple[
     cache = []
     last = len(params) - 1
     for l, (W, b) in enumerate(params):
-        Z = A @ W.T + b  # (m, n_{l-1}) @ (n_{l-1}, n_l) + (n_l,) -> (m, n_l)
+        Z = add_into(A @ W.T, b)  # (m, n_{l-1}) @ (n_{l-1}, n_l) + (n_l,) -> (m, n_l)
         cache.append((A, Z))
         A = (net.loss.output if l == last else net.activation).forward(Z)  # (m, n_l)
     return A, cache
@@ -96,13 +96,16 @@ def cost(params: Params, X: Array, Y: Array, net: Network) -> Array:
     return net.loss.value(cache[-1][1], Y) + _l2_cost(params, X.shape[0], net.l2)
 
 
-def cost_and_gradients(params: Params, X: Array, Y: Array, net: Network) -> tuple[Array, Params]:
+def cost_and_gradients(
+    params: Params, X: Array, Y: Array, net: Network, *, with_cost: bool = True
+) -> tuple[Array | None, Params]:
     """Backpropagation: the cost and its gradient with respect to every ``W_l`` and ``b_l``.
 
     Returns
     -------
-    cost : Array
-        0-d, as :func:`cost`.
+    cost : Array or None
+        0-d, as :func:`cost`; None with ``with_cost=False`` (the gradient does not need
+        the cost's value, so steps whose cost nobody reads skip it).
     grads : tuple of Layer
         ``grads[l].W`` has the shape of ``params[l].W``, ``grads[l].b`` that of ``params[l].b``.
     """
@@ -110,7 +113,7 @@ def cost_and_gradients(params: Params, X: Array, Y: Array, net: Network) -> tupl
     m = X.shape[0]
     A, cache = _forward(params, X, net)
     Z = cache[-1][1]
-    J = net.loss.value(Z, Y) + _l2_cost(params, m, net.l2)
+    J = net.loss.value(Z, Y) + _l2_cost(params, m, net.l2) if with_cost else None
     dZ = net.loss.gradient(Z, A, Y)  # (m, n_L)
     grads = []
     for l in range(len(params) - 1, -1, -1):
@@ -122,7 +125,11 @@ def cost_and_gradients(params: Params, X: Array, Y: Array, net: Network) -> tupl
         grads.append(Layer(dW, xp.sum(dZ, axis=0)))  # db: (n_l,)
         if l:
             Z_prev = cache[l - 1][1]  # (m, n_{l-1}); A_prev = g(Z_prev)
-            dZ = (dZ @ W) * net.activation.derivative(Z_prev, A_prev)  # (m, n_{l-1})
+            # dA_{l-1} = dZ_l @ W_l; with a single unit (n_l = 1) this is an outer product,
+            # which BLAS runs as a matrix product of inner dimension 1, far below its speed:
+            # broadcasting (m, 1) * (1, n_{l-1}) gives the same numbers.
+            dA = dZ * W if W.shape[0] == 1 else dZ @ W  # (m, n_{l-1})
+            dZ = net.activation.backprop(dA, Z_prev, A_prev)  # dA ∘ g'(Z_prev): (m, n_{l-1})
     return J, tuple(reversed(grads))
 
 

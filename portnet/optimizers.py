@@ -145,8 +145,7 @@ class AdamState(NamedTuple):
 def _map(f: Callable[..., Array], *trees: Params) -> Params:
     """Apply ``f`` to matching arrays of parameter-shaped tuples."""
     return tuple(
-        Layer(f(*(t[l].W for t in trees)), f(*(t[l].b for t in trees)))
-        for l in range(len(trees[0]))
+        Layer(f(*(t.W for t in ls)), f(*(t.b for t in ls))) for ls in zip(*trees, strict=True)
     )
 
 
@@ -267,13 +266,20 @@ def get_optimizer(optimizer: str | Optimizer, learning_rate: float | Schedule | 
 
 
 def train_step(
-    params: Params, state: Any, X: Array, Y: Array, net: Network, optimizer: Optimizer
-) -> tuple[Params, Any, Array]:
+    params: Params,
+    state: Any,
+    X: Array,
+    Y: Array,
+    net: Network,
+    optimizer: Optimizer,
+    *,
+    with_cost: bool = True,
+) -> tuple[Params, Any, Array | None]:
     """One training step on the batch ``(X, Y)``: backpropagation, then the optimiser's update.
 
     Returns the new parameters, the new optimiser state and the cost at the *old* parameters
-    on this batch (a 0-d array, left on the device).
+    on this batch (a 0-d array, left on the device; None with ``with_cost=False``).
     """
-    J, grads = cost_and_gradients(params, X, Y, net)
+    J, grads = cost_and_gradients(params, X, Y, net, with_cost=with_cost)
     updates, state = optimizer.update(grads, state, params)
     return apply_updates(params, updates), state, J

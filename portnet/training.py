@@ -19,6 +19,7 @@ import numpy as np
 
 from . import network
 from ._backend import Backend, resolve_backend
+from ._namespace import array_namespace
 from ._targets import Targets, encode, inspect_targets
 from .activations import Activation, get_activation
 from .init import INITIALIZERS, initial_params
@@ -322,6 +323,37 @@ def train(
     return loop.model(theta, n_steps=loop.steps, stop_reason=stop_reason, best_step=best_step)
 
 
+def _advance(
+    carry: tuple[Params, Any],
+    X: Array,
+    Y: Array,
+    *,
+    net: Network,
+    optimizer: Optimizer,
+    report: bool = True,
+) -> tuple[tuple[Params, Any], Array | None]:
+    """One step on the whole batch: ``(params, state) -> (params, state)``, and its cost
+    (computed only when it will be ``report``-ed)."""
+    theta, state, J = train_step(*carry, X, Y, net, optimizer, with_cost=report)
+    return (theta, state), J
+
+
+def _advance_batch(
+    carry: tuple[Params, Any],
+    X: Array,
+    Y: Array,
+    rows: Array,
+    *,
+    net: Network,
+    optimizer: Optimizer,
+) -> tuple[tuple[Params, Any], Array]:
+    """One step on the mini-batch ``rows`` of ``(X, Y)``, gathered inside the compiled step."""
+    xp = array_namespace(X)
+    Xb, Yb = xp.take(X, rows, axis=0), xp.take(Y, rows, axis=0)
+    # a batch's cost is never read: the loop reads the whole training set's at log points
+    return _advance(carry, Xb, Yb, net=net, optimizer=optimizer, report=False)
+
+
 @dataclasses.dataclass
 class _Loop:
     """The training loop: steps on the device, reads and decisions at log points."""
@@ -360,34 +392,64 @@ class _Loop:
         log_every: int,
         shuffling: np.random.Generator,
     ) -> tuple[Params, str | None]:
-        be, xp = self.be, self.be.xp
-        step = be.compile(train_step, net=self.net, optimizer=self.opt)
+        be = self.be
         cost = be.compile(network.cost, net=self.net)
         self._validation_loss = be.compile(network.cost, net=self.net._replace(l2=0.0))
-        full = batch >= X.shape[0]
         state = self.opt.init(theta)
+        if batch >= X.shape[0]:
+            theta, reason = self._run_full(theta, state, X, Y, iterations, log_every)
+        else:
+            theta, reason = self._run_batches(
+                theta, state, X, Y, iterations, batch, per_epoch, log_every, shuffling, cost
+            )
+        if reason is None:
+            self.steps = iterations
+            self._log(iterations, theta, be.read(cost(theta, X, Y)), final=True)
+        return theta, reason
+
+    def _run_full(
+        self, theta: Params, state: Any, X: Array, Y: Array, iterations: int, log_every: int
+    ) -> tuple[Params, str | None]:
+        """Full batch: the steps between two log points run as one call (one program on JAX)."""
+        run = self.be.compile_repeat(_advance, net=self.net, optimizer=self.opt)
+        for i in range(0, iterations, log_every):
+            before = theta
+            (theta, state), J = run((theta, state), X, Y, n=min(log_every, iterations - i))
+            reason = self._log(i, before, self.be.read(J))  # J: the cost at `before`
+            if reason is not None:
+                self.steps = i
+                return before, reason
+        return theta, None
+
+    def _run_batches(
+        self,
+        theta: Params,
+        state: Any,
+        X: Array,
+        Y: Array,
+        iterations: int,
+        batch: int,
+        per_epoch: int,
+        log_every: int,
+        shuffling: np.random.Generator,
+        cost: Callable[..., Array],
+    ) -> tuple[Params, str | None]:
+        """Mini-batches: one compiled step per batch, its rows gathered inside the step."""
+        be = self.be
+        step = be.compile(_advance_batch, net=self.net, optimizer=self.opt)
+        m = X.shape[0]
         order = None
         for i in range(iterations):
-            if full:
-                Xb, Yb = X, Y
-            else:
-                k = i % per_epoch
-                if k == 0:  # a new epoch: one permutation, one host-to-device copy
-                    order = be.asarray(shuffling.permutation(X.shape[0]))
-                rows = order[k * batch : min((k + 1) * batch, X.shape[0])]  # (≤ batch,)
-                Xb, Yb = xp.take(X, rows, axis=0), xp.take(Y, rows, axis=0)
-            logging = i % log_every == 0
-            before = theta
-            if logging and not full:
-                J_all = be.read(cost(theta, X, Y))  # the whole training set, not the batch
-            theta, state, J = step(theta, state, Xb, Yb)  # J: this batch, before the update
-            if logging:
-                reason = self._log(i, before, be.read(J) if full else J_all)
+            k = i % per_epoch
+            if k == 0:  # a new epoch: one permutation, one host-to-device copy
+                order = be.asarray(shuffling.permutation(m))
+            if i % log_every == 0:
+                reason = self._log(i, theta, be.read(cost(theta, X, Y)))  # the whole set
                 if reason is not None:
                     self.steps = i
-                    return before, reason
-        self.steps = iterations
-        self._log(iterations, theta, be.read(cost(theta, X, Y)), final=True)
+                    return theta, reason
+            rows = order[k * batch : min((k + 1) * batch, m)]  # (≤ batch,)
+            (theta, state), _ = step((theta, state), X, Y, rows)
         return theta, None
 
     def _log(self, step: int, theta: Params, J: float, *, final: bool = False) -> str | None:

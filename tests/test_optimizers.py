@@ -185,9 +185,9 @@ def test_reshuffling_changes_the_batches_every_epoch(monkeypatch):
     seen = []
     original = optimizers.train_step
 
-    def recording(params, state, X, Y, net, optimizer):
+    def recording(params, state, X, Y, net, optimizer, **options):
         seen.append(np.asarray(X[:, 0]).copy())
-        return original(params, state, X, Y, net, optimizer)
+        return original(params, state, X, Y, net, optimizer, **options)
 
     monkeypatch.setattr("portnet.training.train_step", recording)
     portnet.train(X_PLANAR, Y_PLANAR, epochs=2, batch_size=200)

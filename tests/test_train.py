@@ -218,33 +218,40 @@ def test_bad_data_are_clear_errors():
         regression.predict_proba(X_REG)
 
 
-def test_training_step_is_compiled_by_the_backend(backend, monkeypatch):
-    """The step goes through Backend.compile: jax.jit on JAX, the plain function elsewhere."""
+@pytest.mark.parametrize("batch_size", [None, 100], ids=["full-batch", "mini-batch"])
+def test_training_step_is_compiled_by_the_backend(backend, monkeypatch, batch_size):
+    """The steps go through the backend: one jax.jit program per run of steps between log
+    points (full batch) or per step (mini-batch) on JAX, plain Python elsewhere."""
     be = resolve_backend(backend)
     compiled = []
-    original = type(be).compile
+    for method in ("compile", "compile_repeat"):
+        original = getattr(type(be), method)
 
-    def recording_compile(self, fn, **static):
-        compiled.append(original(self, fn, **static).func)  # the function behind the partial
-        return original(self, fn, **static)
+        def recording(self, fn, _original=original, **static):
+            made = _original(self, fn, **static)
+            compiled.append(getattr(made, "func", made))  # the function behind the partial
+            return made
 
-    monkeypatch.setattr(type(be), "compile", recording_compile)
-    portnet.train(X_PLANAR, Y_PLANAR, iterations=3, backend=backend, dtype="float32")
-    assert compiled  # the step (and the final cost) were compiled
+        monkeypatch.setattr(type(be), method, recording)
+    portnet.train(
+        X_PLANAR, Y_PLANAR, iterations=3, backend=backend, dtype="float32", batch_size=batch_size
+    )
+    assert len(compiled) >= 3  # the cost, the validation loss, and the step or run of steps
     jitted = [hasattr(fn, "lower") for fn in compiled]  # jax.jit's wrapper has .lower
     assert all(jitted) if backend == "jax" else not any(jitted)
 
 
-def test_jax_reuses_the_compiled_step_across_train_calls():
+def test_jax_reuses_the_compiled_run_across_train_calls():
     require("jax")
-    from portnet._backend import _jitted
-    from portnet.optimizers import train_step
+    from portnet._backend import _jitted_repeat
+    from portnet.training import _advance
 
     options = dict(hidden=(3,), iterations=5, backend="jax", dtype="float32", optimizer="adam")
     portnet.train(X_PLANAR, Y_PLANAR, **options)
-    step = _jitted(train_step, ("net", "optimizer"))
-    compiled = step._cache_size()
+    run = _jitted_repeat(_advance, ("net", "optimizer"))
+    compiled = run._cache_size()
     portnet.train(X_PLANAR, Y_PLANAR, **options)  # same network, optimiser and shapes
-    assert step._cache_size() == compiled
+    portnet.train(X_PLANAR, Y_PLANAR, **{**options, "iterations": 50, "log_every": 7})
+    assert run._cache_size() == compiled  # any number of steps per run: one program
     portnet.train(X_PLANAR, Y_PLANAR, **{**options, "hidden": (5,)})  # new shapes: compiled
-    assert step._cache_size() == compiled + 1
+    assert run._cache_size() == compiled + 1

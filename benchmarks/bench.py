@@ -1,0 +1,462 @@
+"""The batch benchmark: portnet on every backend against its peers, in one run.
+
+    python benchmarks/bench.py [--quick] [--out DIR] [--dtypes float32,float64] [--max-m N]
+    nox -s bench
+
+For each network size × dtype, every contender (portnet on NumPy, JAX, torch, CuPy when a
+GPU is usable; the seeds' hand-written NumPy loop; scikit-learn's ``MLPClassifier``; a
+PyTorch ``nn`` + autograd + SGD loop; JAX ``value_and_grad`` + ``jit``) trains the same
+network from the same parameters on the same data.  Compilation and other warm-up is done
+first; then rounds are interleaved (every contender once per round) and each figure is the
+median over rounds.  A contender's time per step is ``(t(k) − t(k₀)) / (k − k₀)``: running
+``k`` steps minus running the fewest it can (``k₀`` = 0; 1 for scikit-learn's ``fit``), so
+per-call set-up (portnet's label inspection and final cost, scikit-learn's ``fit``
+preamble) cancels out and only steps are counted.
+
+Printed and written (JSON, Markdown, PNG plots when matplotlib is installed): time per step,
+its ratio to the seeds' loop measured in the same run, samples/s, GFLOP/s, the step's time
+over its matrix products alone, and the peak resident memory a run added.  Speed goals are
+checked against these figures and printed; they are never timed tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import gc
+import importlib.metadata
+import json
+import platform
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import contextlib
+import itertools
+
+import contenders
+
+import portnet
+
+#: name -> (layer sizes, m): the issue's four one-hidden-layer nets and a deep one
+SIZES = {
+    "2-4-1 (planar)": ((2, 4, 1), 400),
+    "784-128-1": ((784, 128, 1), 10_000),
+    "784-1024-1": ((784, 1024, 1), 8_192),
+    "256-256-1": ((256, 256, 1), 200_000),
+    "784-256-128-64-1": ((784, 256, 128, 64, 1), 8_192),
+}
+QUICK_SIZES = {"2-4-1 (planar)": ((2, 4, 1), 400), "64-32-1": ((64, 32, 1), 2_048)}
+SWEEP_NET = (256, 256, 1)
+LEARNING_RATE = 0.1
+ALL = (*(f"portnet-{b}" for b in contenders.PORTNET_BACKENDS), *contenders.PEERS)
+
+
+# -- measuring -------------------------------------------------------------------------------------
+def _rss() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096
+
+
+class PeakMemory:
+    """Peak resident memory above the level at entry, sampled every millisecond."""
+
+    def __enter__(self):
+        self.base = self.peak = _rss()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self):
+        while not self._stop.wait(0.001):
+            self.peak = max(self.peak, _rss())
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, _rss())
+
+    @property
+    def added(self) -> float:
+        return (self.peak - self.base) / 2**20
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def flops(sizes, m) -> float:
+    """Floating-point operations of the step's matrix products: forward, dW, dA (not dX)."""
+    pairs = list(itertools.pairwise(sizes))
+    total = sum(2 * m * i * o for i, o in pairs)  # forward
+    total += sum(2 * m * i * o for i, o in pairs)  # dW
+    total += sum(2 * m * i * o for i, o in pairs[1:])  # dA of the hidden layers
+    return total
+
+
+def problem(sizes, m, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((m, sizes[0]))
+    y = (X[:, 0] + 0.5 * rng.standard_normal(m) > 0).astype(np.int64)
+    params = portnet.init.initial_params(sizes, init="glorot", seed=seed)
+    return X, y, params
+
+
+def measure(sizes, m, dtype, names, *, rounds, target):
+    """Median time per step (and more) of every contender on one problem."""
+    X, y, params = problem(sizes, m)
+    built, missing = {}, {}
+    for name in names:
+        try:
+            built[name] = contenders.make(name, X, y, params, dtype, LEARNING_RATE)
+        except (ImportError, RuntimeError, ValueError) as exc:
+            missing[name] = str(exc).splitlines()[0]
+    # warm-up (compilation), and k: steps per timing so that a round lasts about `target` s
+    k = {}
+    for name, c in built.items():
+        c.run(1)
+        c.run(2)
+        one = _timed(lambda c=c: c.run(2)) / 2
+        k[name] = max(2, min(5000, int(target / max(one, 1e-7))))
+    times = {name: [] for name in built}
+    peaks = {name: [] for name in built}
+    for _ in range(rounds):
+        for name, c in built.items():
+            gc.collect()
+            k0 = getattr(c, "min_steps", 0)
+            with PeakMemory() as mem:
+                t0 = _timed(lambda c=c, n=k0: c.run(n))
+                t1 = _timed(lambda c=c, n=k[name] + k0: c.run(n))
+            times[name].append(max(t1 - t0, 1e-12) / k[name])
+            peaks[name].append(mem.added)
+    matmul = {}
+    for name, c in built.items():
+        products = c.matmuls()
+        if products is not None:
+            products()
+            n = max(1, k[name])
+            repeat = lambda products=products, n=n: [products() for _ in range(n)]  # noqa: E731
+            matmul[name] = statistics.median(_timed(repeat) / n for _ in range(rounds))
+    reference = statistics.median(times["seeds-numpy"]) if "seeds-numpy" in times else None
+    rows = []
+    for name in built:
+        step = statistics.median(times[name])
+        rows.append(
+            {
+                "contender": name,
+                "step_s": step,
+                "ratio": step / reference if reference else None,
+                "samples_per_s": m / step,
+                "gflops": flops(sizes, m) / step / 1e9,
+                "step_over_matmul": step / matmul[name] if name in matmul else None,
+                "peak_mb": max(peaks[name]),
+                "steps_per_timing": k[name],
+                "rounds": rounds,
+            }
+        )
+    rows += [{"contender": name, "missing": why} for name, why in missing.items()]
+    return rows
+
+
+def planar_run(dtype, names, *, rounds, iterations=10_000):
+    """The planar net's whole 10 000-step run, cost read every 1000 steps, as a user runs it."""
+    X, y = portnet.datasets.planar()
+    params = portnet.init.initial_params((2, 4, 1), init="small", seed=0)
+    runs = {}
+    seeds = contenders.make("seeds-numpy", X, y, params, dtype, 1.2)
+
+    def seeds_run():
+        for _ in range(iterations // 1000):
+            seeds.run(1000)
+
+    runs["seeds-numpy"] = seeds_run
+    for name in names:
+        backend = name.removeprefix("portnet-")
+        try:
+            be = portnet._backend.resolve_backend(backend)
+            Xb, yb = be.asarray(X, be.dtype(dtype)), be.asarray(y)
+        except (ImportError, RuntimeError, ValueError):
+            continue
+        runs[name] = lambda Xb=Xb, yb=yb, backend=backend: portnet.train(
+            Xb, yb, init="small", iterations=iterations, log_every=1000, backend=backend
+        )
+    for run in runs.values():
+        run()  # warm-up and compilation
+    times = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, run in runs.items():
+            times[name].append(_timed(run))
+    reference = statistics.median(times["seeds-numpy"])
+    return [
+        {"contender": n, "run_s": statistics.median(t), "ratio": statistics.median(t) / reference}
+        for n, t in times.items()
+    ]
+
+
+# -- reporting ---------------------------------------------------------------------------------
+def _fmt_time(s):
+    return f"{s * 1e6:.0f} µs" if s < 1e-3 else (f"{s * 1e3:.1f} ms" if s < 1 else f"{s:.2f} s")
+
+
+def table(rows):
+    lines = [
+        "| contender | time / step | × seeds loop | samples/s | GFLOP/s | step / products "
+        "| peak MB |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in rows:
+        if "missing" in r:
+            lines.append(f"| {r['contender']} | not run: {r['missing']} | | | | | |")
+            continue
+        ratio = f"{r['ratio']:.2f}×" if r["ratio"] else "—"
+        over = f"{r['step_over_matmul']:.2f}" if r["step_over_matmul"] else "—"
+        lines.append(
+            f"| {r['contender']} | {_fmt_time(r['step_s'])} | {ratio} | {r['samples_per_s']:.3g} "
+            f"| {r['gflops']:.1f} | {over} | {r['peak_mb']:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def goals(results, planar):
+    """The issue's speed goals, each checked against the figures of this run."""
+    checks = []
+
+    def ratio(rows, name):
+        found = [r for r in rows if r["contender"] == name and r.get("ratio")]
+        return found[0]["ratio"] if found else None
+
+    def add(text, value, ok):
+        if value is not None:
+            checks.append((text, value, ok(value)))
+
+    for dtype, rows in planar.items():
+        add(
+            f"planar 10 000-step run, NumPy ≤ 1.3× seeds loop ({dtype})",
+            ratio(rows, "portnet-numpy"),
+            lambda v: v <= 1.3,
+        )
+        add(
+            f"planar 10 000-step run, JAX ≥ 5× faster than seeds loop ({dtype})",
+            ratio(rows, "portnet-jax"),
+            lambda v: v <= 0.2,
+        )
+    for (size, dtype), rows in results.items():
+        if size.startswith("2-4-1") or size.startswith("sweep"):
+            continue
+        step = {r["contender"]: r["step_s"] for r in rows if "step_s" in r}
+        add(
+            f"{size} {dtype}: NumPy ≤ 0.95× seeds loop",
+            ratio(rows, "portnet-numpy"),
+            lambda v: v <= 0.95,
+        )
+        add(
+            f"{size} {dtype}: JAX ≤ 0.9× seeds loop", ratio(rows, "portnet-jax"), lambda v: v <= 0.9
+        )
+        for ours in ("portnet-numpy", "portnet-jax"):
+            sk = [step[p] for p in ("sklearn", "sklearn-partial_fit") if p in step]
+            if ours in step and sk:  # against the faster way of running scikit-learn
+                add(
+                    f"{size} {dtype}: {ours} faster than sklearn",
+                    step[ours] / min(sk),
+                    lambda v: v < 1,
+                )
+            if ours in step and "torch-nn" in step:
+                add(
+                    f"{size} {dtype}: {ours} faster than torch-nn",
+                    step[ours] / step["torch-nn"],
+                    lambda v: v < 1,
+                )
+        if "portnet-torch" in step and "torch-nn" in step:
+            add(
+                f"{size} {dtype}: portnet-torch faster than torch-nn",
+                step["portnet-torch"] / step["torch-nn"],
+                lambda v: v < 1,
+            )
+        if size == "784-1024-1" and dtype == "float32":
+            for r in rows:
+                if r["contender"].startswith("portnet-") and r.get("step_over_matmul"):
+                    add(
+                        f"784-1024-1 float32: {r['contender']} step ≤ 1.15× its products",
+                        r["step_over_matmul"],
+                        lambda v: v <= 1.15,
+                    )
+    return checks
+
+
+def plot(sweeps, out):
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return []
+    paths = []
+    for dtype, by_m in sweeps.items():
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        names = sorted({r["contender"] for rows in by_m.values() for r in rows if "step_s" in r})
+        for name in names:
+            ms = sorted(
+                m
+                for m, rows in by_m.items()
+                if any(r["contender"] == name and "step_s" in r for r in rows)
+            )
+            ys = [next(r["samples_per_s"] for r in by_m[m] if r["contender"] == name) for m in ms]
+            ax.plot(
+                ms,
+                ys,
+                marker="o",
+                label=name,
+                linestyle="--" if not name.startswith("portnet") else "-",
+            )
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("batch size m (full-batch step)")
+        ax.set_ylabel("samples / s")
+        ax.set_title(f"{'-'.join(map(str, SWEEP_NET))} net, {dtype}, one training step")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        path = out / f"throughput-{dtype}.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        paths.append(path)
+    return paths
+
+
+def _versions():
+    found = {"python": platform.python_version()}
+    for dist in ("numpy", "jax", "jaxlib", "torch", "scikit-learn", "cupy-cuda12x"):
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            found[dist] = importlib.metadata.version(dist)
+    return found
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny sizes, 2 rounds: checks that it works"
+    )
+    parser.add_argument("--out", type=Path, default=Path("bench-results"))
+    parser.add_argument("--dtypes", default="float32,float64")
+    parser.add_argument("--contenders", default=",".join(ALL))
+    parser.add_argument("--rounds", type=int, default=None, help="default 5 (quick: 2)")
+    parser.add_argument("--max-m", type=int, default=2**18, help="largest batch of the sweep")
+    parser.add_argument("--no-sweep", action="store_true")
+    parser.add_argument(
+        "--gpu", action="store_true", help="portnet and torch-nn on CUDA (JAX uses its default)"
+    )
+    args = parser.parse_args(argv)
+    try:
+        import jax
+
+        jax.config.update("jax_enable_x64", True)  # the benchmark owns its process
+    except ImportError:
+        pass
+    contenders.GPU = args.gpu
+    names = args.contenders.split(",")
+    unknown = set(names) - set(ALL)
+    if unknown:
+        parser.error(f"unknown contenders {sorted(unknown)}; expected some of {list(ALL)}")
+    if "seeds-numpy" not in names:
+        names.insert(0, "seeds-numpy")
+    dtypes = (
+        args.dtypes.split(",")
+        if not args.quick or "--dtypes" in (argv or sys.argv)
+        else ["float32"]
+    )
+    rounds = args.rounds or (2 if args.quick else 5)
+    target = 0.02 if args.quick else 0.5
+    sizes = QUICK_SIZES if args.quick else SIZES
+    sweep_ms = (
+        [2**8, 2**10] if args.quick else [2**p for p in range(8, 21, 2) if 2**p <= args.max_m]
+    )
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    results, sweeps, planar = {}, {}, {}
+    for dtype in dtypes:
+        ours = [n for n in names if n.startswith("portnet-")]
+        planar[dtype] = planar_run(
+            dtype, ours, rounds=rounds, iterations=1000 if args.quick else 10_000
+        )
+        print(f"\n## planar 2-4-1, m = 400, whole run ({dtype})\n")
+        for r in planar[dtype]:
+            print(f"  {r['contender']:<16} {r['run_s']:.3f} s  {r['ratio']:.2f}× seeds loop")
+        for size, (layers, m) in sizes.items():
+            rows = measure(layers, m, dtype, names, rounds=rounds, target=target)
+            results[size, dtype] = rows
+            print(f"\n## {size}, m = {m}, {dtype}\n\n{table(rows)}")
+        if not args.no_sweep:
+            sweeps[dtype] = {}
+            for m in sweep_ms:
+                sweeps[dtype][m] = measure(SWEEP_NET, m, dtype, names, rounds=rounds, target=target)
+                results[f"sweep {'-'.join(map(str, SWEEP_NET))} m={m}", dtype] = sweeps[dtype][m]
+                print(
+                    f"  sweep m = {m}: "
+                    + ", ".join(
+                        f"{r['contender']} {r['samples_per_s']:.3g}/s"
+                        for r in sweeps[dtype][m]
+                        if "step_s" in r
+                    )
+                )
+
+    checks = goals(results, planar)
+    print("\n## goals\n")
+    for text, value, ok in checks:
+        print(f"  {'met ' if ok else 'MISS'}  {text}: {value:.2f}")
+    meta = {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "machine": platform.platform(),
+        "versions": _versions(),
+        "quick": args.quick,
+        "rounds": rounds,
+    }
+    (args.out / "bench.json").write_text(
+        json.dumps(
+            {
+                **meta,
+                "planar_run": planar,
+                "results": [
+                    {"size": s, "dtype": d, "rows": rows} for (s, d), rows in results.items()
+                ],
+                "goals": [{"goal": t, "value": v, "met": ok} for t, v, ok in checks],
+            },
+            indent=2,
+            ensure_ascii=False,
+        )
+        + "\n"
+    )
+    md = [
+        f"# portnet batch benchmark\n\n{meta['date']}; {meta['machine']}; "
+        + ", ".join(f"{k} {v}" for k, v in meta["versions"].items())
+    ]
+    for dtype, rows in planar.items():
+        md.append(
+            f"\n## planar 2-4-1, m = 400, 10 000-step run, {dtype}\n\n"
+            "| contender | run | × seeds loop |\n| --- | --- | --- |"
+        )
+        md += [f"| {r['contender']} | {r['run_s']:.3f} s | {r['ratio']:.2f}× |" for r in rows]
+    for (size, dtype), rows in results.items():
+        md.append(f"\n## {size}, {dtype}\n\n{table(rows)}")
+    md.append("\n## goals\n\n| goal | figure | |\n| --- | --- | --- |")
+    md += [f"| {t} | {v:.2f} | {'met' if ok else 'MISS'} |" for t, v, ok in checks]
+    (args.out / "bench.md").write_text("\n".join(md) + "\n")
+    pngs = plot(sweeps, args.out)
+    print(
+        f"\nwrote {args.out / 'bench.json'}, {args.out / 'bench.md'}"
+        + "".join(f", {p}" for p in pngs)
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

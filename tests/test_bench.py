@@ -1,0 +1,50 @@
+"""The benchmark's quick mode works (its figures are printed, never asserted as speeds)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+@pytest.fixture
+def bench(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    module = importlib.import_module("bench")
+    yield module
+    for name in ("bench", "contenders", "seeds_reference"):
+        sys.modules.pop(name, None)
+
+
+def test_quick_benchmark_runs_and_reports(bench, tmp_path, capsys):
+    assert bench.main(["--quick", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "## goals" in out
+    report = json.loads((tmp_path / "bench.json").read_text())
+    assert report["quick"] is True
+    sizes = {r["size"] for r in report["results"]}
+    assert {"2-4-1 (planar)", "64-32-1"} <= sizes
+    for result in report["results"]:
+        rows = {r["contender"]: r for r in result["rows"]}
+        assert rows["seeds-numpy"]["ratio"] == pytest.approx(1.0)
+        assert rows["portnet-numpy"]["step_s"] > 0
+        for row in rows.values():
+            if "missing" in row:  # listed with the reason, never with figures
+                assert "step_s" not in row
+                assert row["missing"]
+            else:
+                assert row["samples_per_s"] > 0
+                assert row["gflops"] > 0
+    assert any(r["contender"] == "portnet-numpy" for r in report["planar_run"]["float32"])
+    markdown = (tmp_path / "bench.md").read_text()
+    assert "| contender | time / step | × seeds loop |" in markdown
+
+
+def test_flop_count(bench):
+    # 2-4-1 on m samples: forward 2m(2·4 + 4·1), dW the same, dA of the hidden layer 2m·4·1
+    assert bench.flops((2, 4, 1), 10) == 2 * 10 * 12 * 2 + 2 * 10 * 4
