@@ -353,6 +353,12 @@ def main(argv=None):
     parser.add_argument("--max-m", type=int, default=2**18, help="largest batch of the sweep")
     parser.add_argument("--no-sweep", action="store_true")
     parser.add_argument(
+        "--sizes",
+        default=None,
+        help=f"comma-separated nets to time (default all: {', '.join(SIZES)}; "
+        "'none' for the planar run and the sweep alone)",
+    )
+    parser.add_argument(
         "--gpu", action="store_true", help="portnet and torch-nn on CUDA (JAX uses its default)"
     )
     args = parser.parse_args(argv)
@@ -377,6 +383,13 @@ def main(argv=None):
     rounds = args.rounds or (2 if args.quick else 5)
     target = 0.02 if args.quick else 0.5
     sizes = QUICK_SIZES if args.quick else SIZES
+    if args.sizes is not None:
+        asked = [] if args.sizes == "none" else args.sizes.split(",")
+        known = {**SIZES, **QUICK_SIZES}
+        unknown = [a for a in asked if a not in known]
+        if unknown:
+            parser.error(f"unknown sizes {unknown}; expected some of {list(known)} or 'none'")
+        sizes = {a: known[a] for a in asked}
     sweep_ms = (
         [2**8, 2**10] if args.quick else [2**p for p in range(8, 21, 2) if 2**p <= args.max_m]
     )

@@ -10,6 +10,7 @@ from . import activations, datasets, init, losses, network, optimizers
 from ._backend import BACKENDS
 from .model import History, Model
 from .network import Layer, Network
+from .serialization import load
 from .training import train
 
 __version__ = "0.1.0"
@@ -23,6 +24,7 @@ __all__ = [
     "activations",
     "datasets",
     "init",
+    "load",
     "losses",
     "network",
     "optimizers",

@@ -9,6 +9,7 @@ tanh can reuse ``a`` as the course does (``σ' = a(1-a)``, ``tanh' = 1-a²``).
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,17 +72,33 @@ class Activation:
 # (NumPy, CuPy, torch, array-api-strict; not JAX, whose arrays are immutable): the standard's
 # in-place operators save an allocation and a pass over memory on large batches. The numbers
 # are the same either way.
+def _writable(fresh: Array) -> bool:
+    """Whether ``fresh``, the new result of an operation, may be written in place.
+
+    For such results the answer depends only on the array library, so it is asked once per
+    array type (``is_writeable_array`` costs microseconds, a visible share of a small step).
+    """
+    kind = type(fresh)
+    found = _WRITABLE.get(kind)
+    if found is None:
+        found = _WRITABLE.setdefault(kind, is_writeable_array(fresh))
+    return found
+
+
+_WRITABLE: dict[type, bool] = {}
+
+
 def add_into(fresh: Array, other: Array) -> Array:
-    """``fresh + other``, written into ``fresh`` when it is writable."""
-    if is_writeable_array(fresh):
+    """``fresh + other``, written into ``fresh`` (a new result nobody else holds) if allowed."""
+    if _writable(fresh):
         fresh += other
         return fresh
     return fresh + other
 
 
 def mul_into(fresh: Array, other: Array) -> Array:
-    """``fresh * other``, written into ``fresh`` when it is writable."""
-    if is_writeable_array(fresh):
+    """``fresh * other``, written into ``fresh`` (a new result nobody else holds) if allowed."""
+    if _writable(fresh):
         fresh *= other
         return fresh
     return fresh * other
@@ -89,10 +106,18 @@ def mul_into(fresh: Array, other: Array) -> Array:
 
 # -- sigmoid: σ(z) = 1 / (1 + e^{-z});  σ'(z) = σ(z)(1 - σ(z)) --------------------------------
 def _sigmoid(z: Array) -> Array:
-    # Stable for any |z|: exp is only taken of -|z| ≤ 0, so it never overflows.
+    # exp(-z) overflows for z below about -log(max float): there σ(z) is below 1/max float,
+    # so -z is capped just under that limit (σ then gives ~1e-308 in float64, ~1e-38 in
+    # float32, instead of 0 and an overflow warning); everywhere else this is the course's
+    # formula, accurate to a few ulp for any sign of z.
     xp = array_namespace(z)
-    e = xp.exp(-xp.abs(z))
-    return xp.where(z >= 0, 1 / (1 + e), e / (1 + e))
+    return 1 / (1 + xp.exp(xp.minimum(-z, _exp_limit(xp, z.dtype))))
+
+
+@functools.cache
+def _exp_limit(xp: Any, dtype: Any) -> float:
+    """A little under log(largest finite number of ``dtype``): exp of it is finite."""
+    return math.log(float(xp.finfo(dtype).max)) - 1.0
 
 
 def _sigmoid_derivative(z: Array, a: Array) -> Array:
@@ -102,7 +127,7 @@ def _sigmoid_derivative(z: Array, a: Array) -> Array:
 def _sigmoid_backward(dA: Array, z: Array, a: Array) -> Array:
     # dA·a(1 − a) as dA·a − (dA·a)·a: one temporary instead of two, and the same operations
     # (so the same rounding) whether written in place or not
-    if not is_writeable_array(dA):
+    if not _writable(dA):
         u = dA * a
         return u - u * a
     dA *= a
@@ -122,7 +147,7 @@ def _tanh_derivative(z: Array, a: Array) -> Array:
 def _tanh_backward(dA: Array, z: Array, a: Array) -> Array:
     # dA(1 − a²) as dA − (a·a)·dA: one temporary instead of two, and the same operations
     # (so the same rounding) whether written in place or not
-    if not is_writeable_array(dA):
+    if not _writable(dA):
         return dA - (a * a) * dA
     t = a * a
     t *= dA
@@ -167,12 +192,16 @@ relu = Activation("relu", _relu, _relu_derivative)
 identity = Activation("identity", _identity, _identity_derivative)
 
 
-@functools.cache  # the same slope gives the same object: equal, and one jax.jit cache entry
 def leaky_relu(slope: float = 0.01) -> Activation:
     """Leaky ReLU with the given negative-side ``slope`` (default 0.01, as in the course)."""
     slope = float(slope)
     if not 0 <= slope < 1:
         raise ValueError(f"leaky_relu slope must be in [0, 1), got {slope!r}")
+    return _leaky_relu_activation(slope)
+
+
+@functools.cache  # the same slope gives the same object: equal, and one jax.jit cache entry
+def _leaky_relu_activation(slope: float) -> Activation:
     return Activation(
         "leaky_relu",
         lambda z: _leaky_relu(z, slope=slope),

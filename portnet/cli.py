@@ -1,22 +1,31 @@
 """The ``portnet`` command.
 
-``portnet train`` trains a network on a built-in data set (by default the course's shallow
-tanh network on the planar flower, with NumPy) and prints the cost every ``--log-every``
-steps and the final training accuracy.
+- ``portnet train``: train a network on a built-in data set or a data file (by default the
+  course's shallow tanh network on the planar flower, with NumPy); print the cost with a
+  progress bar, the training accuracy and the time; write the model and, with matplotlib,
+  the cost curve and (2-D data) the decision boundary.
+- ``portnet predict MODEL DATA``: predictions of a saved model, to stdout or a file.
+- ``portnet backends``: which backends are installed, their versions, devices and dtypes.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
-from . import __version__, datasets
-from ._backend import BACKENDS
+import numpy as np
+
+from . import __version__, datafiles, datasets
+from ._backend import _TABLE, BACKENDS, gpu_status, resolve_backend, to_numpy
 from .activations import ACTIVATIONS
 from .init import INITIALIZERS
 from .optimizers import DEFAULT_LEARNING_RATES, OPTIMIZERS
+from .serialization import load
 from .training import train
 
 __all__ = ["main"]
@@ -43,12 +52,19 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     tr = commands.add_parser(
         "train",
-        help="train a network on a built-in data set",
-        description="Train a network and report the cost and the training accuracy. "
-        "Defaults: the course's 2-4-1 tanh network on the planar flower, NumPy.",
+        help="train a network on a built-in data set or a data file",
+        description="Train a network; report the cost, the training accuracy and the time; "
+        "write the model and plots. Defaults: the course's 2-4-1 tanh network on the planar "
+        "flower, NumPy.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    tr.add_argument("--data", choices=datasets.NAMES, default="planar", help="built-in data set")
+    tr.add_argument(
+        "--data",
+        default="planar",
+        help=f"a built-in data set ({', '.join(datasets.NAMES)}) or a .csv/.npy/.npz file "
+        "(one sample per row, the label in the last column; .npz: arrays X and y)",
+    )
+    tr.add_argument("--label", default=None, help="label column of a .csv/.npy (name or index)")
     tr.add_argument("--hidden", type=_hidden, default=(4,), help="hidden widths, e.g. 20,7,5")
     tr.add_argument("--activation", choices=sorted(ACTIVATIONS), default="tanh")
     tr.add_argument("--optimizer", choices=list(OPTIMIZERS), default="sgd")
@@ -69,7 +85,91 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--device", default=None, help="e.g. cpu:1 (JAX), cuda:0 (torch)")
     tr.add_argument("--dtype", choices=("float32", "float64"), default=None)
     tr.add_argument("--log-every", type=int, default=1000, help="print the cost every N steps")
+    tr.add_argument(
+        "--out",
+        type=Path,
+        default=Path("portnet-out"),
+        help="folder for model.npz, cost.png and boundary.png",
+    )
+    tr.add_argument(
+        "--plot",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="write the plots (default: when matplotlib is installed)",
+    )
+    tr.add_argument("--quiet", action="store_true", help="print nothing but errors")
+
+    pr = commands.add_parser(
+        "predict",
+        help="predictions of a saved model",
+        description="Predict with a model written by `portnet train` (or Model.save). DATA is "
+        "a .csv/.npy/.npz file laid out as for training; a label column, if present, is left "
+        "out and the score printed to stderr.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    pr.add_argument("model", type=Path, help="a model file (.npz)")
+    pr.add_argument("data", type=Path, help="a .csv/.npy/.npz file of samples")
+    pr.add_argument("--label", default=None, help="label column of a .csv/.npy (name or index)")
+    pr.add_argument("--proba", action="store_true", help="class probabilities instead")
+    pr.add_argument("--out", type=Path, default=None, help=".csv or .npy file (default: stdout)")
+    pr.add_argument("--backend", choices=BACKENDS, default="numpy")
+    pr.add_argument("--device", default=None, help="e.g. cpu:1 (JAX), cuda:0 (torch)")
+
+    commands.add_parser(
+        "backends",
+        help="which backends are installed, their versions, devices and dtypes",
+        description="List every backend portnet knows: installed or not (and the extra to "
+        "install), version, devices, float64 support, and whether it can use a GPU here.",
+    )
     return parser
+
+
+def _read_training_data(args: argparse.Namespace) -> tuple[str, Any, Any]:
+    if args.data in datasets.NAMES:
+        if args.label is not None:
+            raise ValueError("--label is for data files; built-in data sets have their labels")
+        X, y = datasets.load(args.data)
+        return args.data, X, y
+    if Path(args.data).suffix not in datafiles.SUFFIXES:
+        raise ValueError(
+            f"--data must be a built-in data set ({', '.join(datasets.NAMES)}) or a "
+            f"{'/'.join(datafiles.SUFFIXES)} file, got {args.data!r}"
+        )
+    X, y = datafiles.read(args.data, label=args.label)
+    if y is None:
+        raise ValueError(f"{args.data} holds no labels: an .npz for training needs an array 'y'")
+    return args.data, X, y
+
+
+class _Progress:
+    """Training progress: a tqdm bar (when installed) and the course's cost lines."""
+
+    def __init__(self, total: int | None, quiet: bool) -> None:
+        self.quiet, self.bar, self.done = quiet, None, 0
+        if quiet:
+            return
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            return
+        # disable=None: no bar when stderr is not a terminal (CI logs, pipes)
+        self.bar = tqdm(total=total, unit="step", leave=False, file=sys.stderr, disable=None)
+
+    def __call__(self, step: int, cost: float, model: Any) -> None:
+        if self.quiet:
+            return
+        line = f"Cost after iteration {step}: {cost:.6f}"
+        if self.bar is None:
+            print(line)
+            return
+        self.bar.update(step - self.done)
+        self.done = step
+        self.bar.set_postfix(cost=f"{cost:.4f}")
+        self.bar.write(line, file=sys.stdout)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -77,32 +177,138 @@ def _train(args: argparse.Namespace) -> int:
         import jax  # the command owns its process: float64 asked for explicitly turns on x64
 
         jax.config.update("jax_enable_x64", True)
-    X, y = datasets.load(args.data)
-    print(f"data: {args.data} ({X.shape[0]} samples, {X.shape[1]} features)")
+    name, X, y = _read_training_data(args)
+    say = (lambda *a: None) if args.quiet else print
+    say(f"data: {name} ({X.shape[0]} samples, {X.shape[1]} features)")
+    if args.plot:
+        from .plots import _pyplot
+
+        _pyplot()  # --plot without matplotlib: say so before training, not after
+    if args.epochs is not None:  # each epoch is ceil(m / batch) updates
+        batch = min(args.batch_size or X.shape[0], X.shape[0])
+        total = args.epochs * -(-X.shape[0] // max(batch, 1))
+    else:
+        total = 10_000 if args.iterations is None else args.iterations
+    progress = _Progress(total, args.quiet)
     start = time.perf_counter()
-    model = train(
-        X,
-        y,
-        hidden=args.hidden,
-        activation=args.activation,
-        optimizer=args.optimizer,
-        learning_rate=args.learning_rate,
-        iterations=args.iterations,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        l2=args.l2,
-        init=args.init,
-        seed=args.seed,
-        backend=args.backend,
-        device=args.device,
-        dtype=args.dtype,
-        log_every=args.log_every,
-        verbose=True,
-    )
+    try:
+        model = train(
+            X,
+            y,
+            hidden=args.hidden,
+            activation=args.activation,
+            optimizer=args.optimizer,
+            learning_rate=args.learning_rate,
+            iterations=args.iterations,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            l2=args.l2,
+            init=args.init,
+            seed=args.seed,
+            backend=args.backend,
+            device=args.device,
+            dtype=args.dtype,
+            log_every=args.log_every,
+            callbacks=[progress],
+        )
+    finally:
+        progress.close()
     seconds = time.perf_counter() - start
-    print(f"model: {model}")
-    print(f"training accuracy: {model.score(X, y):.4f}")
-    print(f"time: {seconds:.2f} s for {model.n_steps} iterations")
+    say(f"model: {model}")
+    say(f"training {'accuracy' if model.is_classifier else 'R²'}: {model.score(X, y):.4f}")
+    say(f"time: {seconds:.2f} s for {model.n_steps} iterations")
+    args.out.mkdir(parents=True, exist_ok=True)
+    written = [model.save(args.out / "model.npz")]
+    if args.plot is not False and _has_matplotlib():
+        from . import plots
+
+        written.append(plots.cost_curve(model, args.out / "cost.png"))
+        if X.shape[1] == 2 and model.is_classifier:
+            written.append(plots.decision_boundary(model, X, y, args.out / "boundary.png"))
+    say("wrote: " + ", ".join(map(str, written)))
+    return 0
+
+
+def _has_matplotlib() -> bool:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _predict(args: argparse.Namespace) -> int:
+    model = load(args.model, backend=args.backend, device=args.device)
+    X, y = datafiles.read(args.data, label=args.label, n_features=model.n_features_in_)
+    out = model.predict_proba(X) if args.proba else model.predict(X)
+    out = np.asarray(to_numpy(out))
+    if y is not None:
+        what = "accuracy" if model.is_classifier else "R²"
+        print(f"{what} on {args.data}: {model.score(X, y):.4f}", file=sys.stderr)
+    if args.out is not None and args.out.suffix == ".npy":
+        np.save(args.out, out)
+        return 0
+    rows = out[:, None] if out.ndim == 1 else out
+    fmt = "%s" if rows.dtype.kind in "USOiub" else "%.8g"
+    if args.out is None:
+        np.savetxt(sys.stdout, rows, fmt=fmt, delimiter=",")
+    elif args.out.suffix == ".csv":
+        np.savetxt(args.out, rows, fmt=fmt, delimiter=",")
+    else:
+        raise ValueError(f"--out must be a .csv or .npy file, got {str(args.out)!r}")
+    return 0
+
+
+def backends_report() -> list[dict[str, str]]:
+    """One row per backend: name, installed version (or the extra to install), devices,
+    float64, GPU."""
+    rows = []
+    for name in BACKENDS:
+        module, _, extra = _TABLE[name]
+        row = {"backend": name}
+        try:
+            row["version"] = str(importlib.import_module(module).__version__)
+            be = resolve_backend(name)
+        except ImportError:
+            row.update(version=f"not installed: pip install 'portnet[{extra}]'")
+            rows.append(row)
+            continue
+        except (RuntimeError, ValueError) as exc:  # e.g. CuPy without a CUDA device
+            row.update(devices=f"unusable: {exc}")
+            rows.append(row)
+            continue
+        row["devices"] = ", ".join(_devices(name, be.xp))
+        default = (
+            be.device
+            if be.device is not None
+            else be.xp.__array_namespace_info__().default_device()
+        )
+        row["default device"] = str(default)
+        try:
+            be.dtype("float64")
+            row["float64"] = "yes"
+        except ValueError as exc:
+            row["float64"] = "with x64 (JAX_ENABLE_X64=1)" if name == "jax" else f"no ({exc})"
+        if name in ("cupy", "jax", "torch"):
+            reason = gpu_status(name)
+            row["GPU"] = "usable" if reason is None else f"no: {reason}"
+        rows.append(row)
+    return rows
+
+
+def _devices(name: str, xp: Any) -> list[str]:
+    if name == "torch":  # the namespace's list probes every device type (meta, mkldnn, ...)
+        import torch
+
+        return ["cpu", *(f"cuda:{i}" for i in range(torch.cuda.device_count()))]
+    found = xp.__array_namespace_info__().devices()
+    return [str(getattr(d, "_device", d)) for d in found if d is not None]
+
+
+def _backends(args: argparse.Namespace) -> int:
+    for row in backends_report():
+        name = row.pop("backend")
+        print(f"{name}: " + "; ".join(f"{k} {v}" if k != "version" else v for k, v in row.items()))
     return 0
 
 
@@ -110,11 +316,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run ``portnet`` with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
+    command = {"train": _train, "predict": _predict, "backends": _backends}[args.command]
     try:
-        return _train(args)
-    except (ValueError, TypeError, ImportError) as exc:
+        return command(args)
+    except (ValueError, TypeError, ImportError, FileNotFoundError, RuntimeError) as exc:
         print(f"portnet: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("portnet: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,7 +9,9 @@ parameters follow it there), NumPy out for NumPy in.  The equations live in
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import array_api_compat as aac
@@ -170,6 +172,24 @@ class Model:
             best_step=self.best_step,
         )
 
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the model to one backend-neutral ``.npz`` file (see :func:`portnet.load`).
+
+        Parameters, label values and metadata (architecture, activation, loss, dtype,
+        history, portnet version) are stored as NumPy arrays and JSON, never pickled; the
+        file is written under a temporary name and renamed into place.
+        """
+        from .serialization import save
+
+        return save(self, path)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # pickled as the arrays of a model file (modules and devices do not pickle), and
+        # unpickled onto the same backend and device by name
+        from .serialization import device_name, dump
+
+        return _unpickle, (dump(self), self.backend, device_name(self.device))
+
     # -- inputs follow-through -------------------------------------------------------------
     def _place(self, X: Any, what: str = "X") -> tuple[Backend, Params, Callable[[Array], Any]]:
         """Where to compute for input ``X``, the parameters there, and how to hand back results.
@@ -261,6 +281,12 @@ class Model:
         X = self._features(be, X)
         Y = encode(be, y, self.targets, self.dtype, X.shape[0])
         return be.read(network.cost(params, X, Y, self.network))
+
+
+def _unpickle(arrays: dict[str, Any], backend: str, device: str | None) -> Model:
+    from .serialization import build
+
+    return build(arrays, backend=backend, device=device, source="a pickled portnet model")
 
 
 def _same(x: Array) -> Array:

@@ -144,6 +144,10 @@ class AdamState(NamedTuple):
 
 def _map(f: Callable[..., Array], *trees: Params) -> Params:
     """Apply ``f`` to matching arrays of parameter-shaped tuples."""
+    if len(trees) == 1:  # the common cases spelled out: this runs twice or more every step
+        return tuple(Layer(f(p.W), f(p.b)) for p in trees[0])
+    if len(trees) == 2:
+        return tuple(Layer(f(p.W, q.W), f(p.b, q.b)) for p, q in zip(*trees, strict=True))
     return tuple(
         Layer(f(*(t.W for t in ls)), f(*(t.b for t in ls))) for ls in zip(*trees, strict=True)
     )

@@ -13,6 +13,9 @@ import os
 
 # A second host device for JAX device-placement tests; must be set before JAX is imported.
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
+# scikit-learn's array-API estimator checks (tests/test_sklearn.py) run only with SciPy's
+# array-API mode, which must be chosen before SciPy is imported.
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
 import numpy as np
 import pytest

@@ -48,3 +48,13 @@ def test_quick_benchmark_runs_and_reports(bench, tmp_path, capsys):
 def test_flop_count(bench):
     # 2-4-1 on m samples: forward 2m(2·4 + 4·1), dW the same, dA of the hidden layer 2m·4·1
     assert bench.flops((2, 4, 1), 10) == 2 * 10 * 12 * 2 + 2 * 10 * 4
+
+
+def test_sizes_choose_the_nets_and_unknown_ones_are_refused(bench, tmp_path, capsys):
+    args = ["--quick", "--no-sweep", "--contenders", "portnet-numpy", "--out", str(tmp_path)]
+    assert bench.main([*args, "--sizes", "64-32-1"]) == 0
+    report = json.loads((tmp_path / "bench.json").read_text())
+    assert [r["size"] for r in report["results"]] == ["64-32-1"]
+    with pytest.raises(SystemExit):
+        bench.main([*args, "--sizes", "3-3-3"])
+    assert "unknown sizes ['3-3-3']" in capsys.readouterr().err

@@ -6,12 +6,22 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
-from portnet.cli import main
+import portnet
+from portnet.cli import backends_report, main
+
+from .conftest import importable
 
 
-def test_train_defaults_reproduce_the_course(capsys):
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path, monkeypatch):
+    """Every command runs in its own folder: `portnet train` writes portnet-out/ there."""
+    monkeypatch.chdir(tmp_path)
+
+
+def test_train_defaults_reproduce_the_course(capsys, tmp_path):
     assert main(["train"]) == 0
     out = capsys.readouterr().out
     assert "data: planar (400 samples, 2 features)" in out
@@ -21,6 +31,13 @@ def test_train_defaults_reproduce_the_course(capsys):
     assert "Model(2-4-1, activation='tanh', loss='binary_crossentropy', backend='numpy'" in out
     accuracy = float(re.search(r"training accuracy: ([0-9.]+)", out).group(1))
     assert accuracy >= 0.89
+    out_dir = tmp_path / "portnet-out"
+    assert "wrote: portnet-out/model.npz" in out
+    model = portnet.load(out_dir / "model.npz")
+    assert model.score(*portnet.datasets.planar()) == accuracy
+    if importable("matplotlib"):  # the plots are written when matplotlib is there
+        for name in ("cost.png", "boundary.png"):
+            assert (out_dir / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_train_options(capsys):
@@ -75,3 +92,111 @@ def test_python_dash_m_portnet_help():
     assert result.returncode == 0
     assert "--learning-rate" in result.stdout
     assert "--backend" in result.stdout
+
+
+def _csv(path, X, y, header=True):
+    lines = ["x1,x2,kind"] if header else []
+    lines += [f"{a},{b},{c}" for (a, b), c in zip(X, y, strict=True)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_train_on_a_csv_then_predict_from_files(capsys, tmp_path):
+    X, y = portnet.datasets.noisy_moons()
+    kinds = np.array(["moon", "sun"])[y]
+    data = _csv(tmp_path / "moons.csv", X, kinds)
+    argv = ["train", "--data", str(data), "--hidden", "6", "--iterations", "500"]
+    assert main([*argv, "--out", "run", "--no-plot", "--log-every", "250"]) == 0
+    out = capsys.readouterr().out
+    assert "data: " in out
+    assert "(200 samples, 2 features)" in out
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["model.npz"]
+    model = portnet.load(tmp_path / "run" / "model.npz")
+    np.testing.assert_array_equal(model.classes_, ["moon", "sun"])
+
+    assert main(["predict", "run/model.npz", str(data)]) == 0  # label column present: scored
+    captured = capsys.readouterr()
+    predicted = captured.out.split()
+    assert len(predicted) == 200
+    assert set(predicted) <= {"moon", "sun"}
+    np.testing.assert_array_equal(predicted, model.predict(X))
+    assert f"accuracy on {data}: {model.score(X, kinds):.4f}" in captured.err
+
+    np.save(tmp_path / "features.npy", X)  # features only: n_features columns
+    assert main(["predict", "run/model.npz", "features.npy", "--proba", "--out", "p.csv"]) == 0
+    proba = np.loadtxt(tmp_path / "p.csv", delimiter=",")
+    np.testing.assert_allclose(proba, model.predict_proba(X), rtol=1e-7)
+    assert main(["predict", "run/model.npz", "features.npy", "--out", "p.npy"]) == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "p.npy"), model.predict(X))
+
+
+def test_train_on_npz_and_npy_files_with_a_label_column(capsys, tmp_path):
+    X, y = portnet.datasets.blobs()
+    np.savez(tmp_path / "blobs.npz", X=X, y=y)
+    assert main(["train", "--data", "blobs.npz", "--iterations", "50", "--quiet"]) == 0
+    assert capsys.readouterr().out == ""
+    table = np.column_stack([y, X])  # label first
+    np.save(tmp_path / "blobs.npy", table)
+    argv = ["train", "--data", "blobs.npy", "--label", "0", "--iterations", "50", "--out", "b"]
+    assert main([*argv, "--quiet"]) == 0
+    assert portnet.load(tmp_path / "b" / "model.npz").n_features_in_ == 2
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["train", "--data", "flowers"], "--data must be a built-in data set (planar"),
+        (["train", "--data", "missing.csv"], "cannot read missing.csv: no such file"),
+        (["train", "--data", "planar", "--label", "y"], "--label is for data files"),
+        (
+            ["train", "--data", "bad.csv"],
+            "cannot read bad.csv: row 3 has 2 columns, the first has 3",
+        ),
+        (["train", "--data", "ok.csv", "--label", "z"], "no column named 'z'; the header has"),
+        (["train", "--data", "ok.csv", "--label", "5"], "label column 5 is out of range for 3"),
+        (["train", "--data", "text.csv"], "feature columns must be numbers"),
+        (["train", "--data", "x.npz"], "expected arrays 'X' and 'y', found ['Z']"),
+        (["predict", "nomodel.npz", "x.npz"], "nomodel.npz"),
+        (["predict", "m.npz", "wide.npy"], "the model takes 2 features, so the file must have 2"),
+        (["predict", "m.npz", "wide.npy", "--out", "p.txt"], "the model takes 2 features"),
+    ],
+)
+def test_command_errors_name_what_was_expected(capsys, tmp_path, argv, message):
+    (tmp_path / "bad.csv").write_text("a,b,y\n1,2,0\n3,4\n")
+    (tmp_path / "ok.csv").write_text("a,b,y\n1,2,0\n3,4,1\n")
+    (tmp_path / "text.csv").write_text("1,red,0\n3,blue,1\n")
+    np.savez(tmp_path / "x.npz", Z=np.zeros((2, 2)))
+    np.save(tmp_path / "wide.npy", np.zeros((5, 7)))
+    X, y = portnet.datasets.planar()
+    portnet.train(X, y, hidden=(2,), iterations=2).save(tmp_path / "m.npz")
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("portnet: error: ")
+    assert message in err
+
+
+def test_predict_out_must_be_csv_or_npy(capsys, tmp_path):
+    X, y = portnet.datasets.planar()
+    portnet.train(X, y, hidden=(2,), iterations=2).save(tmp_path / "m.npz")
+    np.save(tmp_path / "f.npy", X)
+    assert main(["predict", "m.npz", "f.npy", "--out", "p.txt"]) == 2
+    assert "--out must be a .csv or .npy file, got 'p.txt'" in capsys.readouterr().err
+
+
+def test_backends_lists_every_backend(capsys):
+    assert main(["backends"]) == 0
+    out = capsys.readouterr().out
+    rows = {row["backend"]: row for row in backends_report()}
+    assert list(rows) == list(portnet.BACKENDS)
+    assert rows["numpy"]["version"] == np.__version__
+    assert rows["numpy"]["float64"] == "yes"
+    assert rows["numpy"]["devices"] == "cpu"
+    for name, row in rows.items():
+        assert out.count(f"{name}: ") == 1
+        extra = {"array_api_strict": "strict"}.get(name, name)
+        if not importable(name):
+            assert row["version"] == f"not installed: pip install 'portnet[{extra}]'"
+    if importable("array_api_strict"):
+        assert "device1" in rows["array_api_strict"]["devices"]
+    if importable("torch"):
+        assert rows["torch"]["GPU"].startswith(("usable", "no: torch.cuda.is_available() is False"))

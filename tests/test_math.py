@@ -170,11 +170,23 @@ def test_cross_entropy_is_stable_at_huge_logits(backend, dtype):
     assert_close(host(grad), (host(a) - host(y)) / 6, rtol=1e-6, atol=1e-12)
 
 
-def test_sigmoid_is_finite_and_exact_at_the_extremes(backend, dtype):
+def test_sigmoid_is_finite_and_accurate_at_the_extremes(backend, dtype):
     be = on(backend)
     dt = be.dtype(dtype)
     a = host(activations.sigmoid(be.asarray([-1e4, -800.0, 0.0, 800.0, 1e4], dt)))
-    np.testing.assert_array_equal(a, [0.0, 0.0, 0.5, 1.0, 1.0])
+    np.testing.assert_array_equal(a[2:], [0.5, 1.0, 1.0])
+    # below about -log(max float) σ underflows; it is capped at ~1/max float instead of
+    # overflowing exp: 0 to the cross-entropy and the gradient, and no warning
+    tiny = 2 * np.finfo(dtype).tiny
+    assert np.all((a[:2] >= 0) & (a[:2] <= tiny))
+    z = np.array(
+        [-80.0, -50.0, -20.0, -1.0, 1.0, 20.0, 50.0]
+        if dtype == "float32"
+        else [-700.0, -300.0, -50.0, -1.0, 1.0, 20.0, 50.0]
+    )
+    exact = np.exp(-np.logaddexp(0.0, -z))  # σ(z) in float64, accurately
+    got = host(activations.sigmoid(be.asarray(z, dt)))
+    np.testing.assert_allclose(got, exact, rtol=4 * np.finfo(dtype).eps)
 
 
 def test_training_with_huge_logits_stays_finite(backend, dtype):

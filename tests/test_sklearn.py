@@ -1,0 +1,174 @@
+"""portnet.sklearn: scikit-learn's estimator checks, pipelines, searches, and inputs that
+stay in their namespace and on their device."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+
+sklearn = pytest.importorskip("sklearn", reason="scikit-learn is not installed")
+
+from sklearn.base import clone  # noqa: E402
+from sklearn.datasets import make_blobs  # noqa: E402
+from sklearn.exceptions import NotFittedError  # noqa: E402
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+
+import portnet  # noqa: E402
+from portnet.sklearn import PortnetClassifier, PortnetRegressor  # noqa: E402
+
+from .conftest import host, on  # noqa: E402
+
+# Small and quick, but enough to pass the checks that test learning (accuracy > 0.83 on
+# blobs, R² > 0.5 on a regression problem).
+QUICK = {"hidden": (16,), "iterations": 300, "learning_rate": 0.05, "log_every": 100}
+
+
+def _expected_failures(estimator):
+    return {}
+
+
+@parametrize_with_checks(
+    [PortnetClassifier(**QUICK), PortnetRegressor(**QUICK)],
+    expected_failed_checks=_expected_failures,
+)
+def test_scikit_learn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+@pytest.fixture(scope="module")
+def planar():
+    return portnet.datasets.planar()
+
+
+def test_classifier_learns_the_flower_like_the_course(planar):
+    X, y = planar
+    clf = PortnetClassifier(
+        4, optimizer="sgd", learning_rate=1.2, iterations=10_000, log_every=1000
+    )
+    clf.fit(X, y)
+    assert clf.score(X, y) == pytest.approx(0.905, abs=0.006)
+    assert clf.n_features_in_ == 2
+    np.testing.assert_array_equal(clf.classes_, [0, 1])
+    assert clf.predict_proba(X).shape == (400, 2)
+    np.testing.assert_allclose(clf.predict_proba(X).sum(axis=1), 1)
+    assert len(clf.loss_curve_) == 11
+    assert clf.n_iter_ == 10_000
+
+
+def test_text_labels_multiclass():
+    X, y = make_blobs(n_samples=300, centers=6, random_state=0)
+    names = np.array(["a", "b", "c", "d", "e", "f"])[y]
+    clf = PortnetClassifier(**QUICK).fit(X, names)
+    np.testing.assert_array_equal(clf.classes_, list("abcdef"))
+    assert clf.predict_proba(X).shape == (X.shape[0], 6)
+    assert set(clf.predict(X)) <= set("abcdef")
+    assert clf.score(X, names) > 0.8
+
+
+def test_pipeline_grid_search_and_cross_validation(planar):
+    X, y = planar
+    pipe = make_pipeline(StandardScaler(), PortnetClassifier(**QUICK))
+    scores = cross_val_score(pipe, X, y, cv=StratifiedKFold(3, shuffle=True, random_state=0))
+    assert scores.shape == (3,)
+    assert scores.min() > 0.6
+    search = GridSearchCV(
+        PortnetClassifier(**QUICK),
+        {"hidden": [(2,), (8,)], "activation": ["tanh", "relu"]},
+        cv=StratifiedKFold(2, shuffle=True, random_state=0),
+    )
+    search.fit(X, y)
+    assert search.best_params_["hidden"] in [(2,), (8,)]
+    assert search.best_estimator_.score(X, y) > 0.7
+
+
+def test_regressor_one_and_several_outputs():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, size=(200, 3))
+    y = np.sin(2 * X[:, 0]) + X[:, 1] * X[:, 2]
+    reg = PortnetRegressor(**QUICK).fit(X, y)
+    assert reg.predict(X).shape == (200,)
+    assert reg.score(X, y) > 0.8
+    Y = np.column_stack([y, -y])
+    reg2 = PortnetRegressor(**QUICK).fit(X, Y)
+    assert reg2.predict(X).shape == (200, 2)
+    assert reg2.score(X, Y) > 0.8
+
+
+def test_partial_fit_and_warm_start_continue_from_the_parameters(planar):
+    X, y = planar
+    clf = PortnetClassifier(4, optimizer="sgd", learning_rate=1.2)
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
+        clf.partial_fit(X, y)
+    for _ in range(3):
+        clf.partial_fit(X, y, classes=[0, 1])  # one full-batch step each
+    straight = portnet.train(X, y, hidden=(4,), learning_rate=1.2, iterations=3, init="auto")
+    for (W, b), (W0, b0) in zip(clf.model_.params, straight.params, strict=True):
+        np.testing.assert_allclose(W, W0, rtol=1e-12)
+        np.testing.assert_allclose(b, b0, rtol=1e-12, atol=1e-15)
+    only_ones = y == 1  # a batch of one class is fine once the classes are known
+    clf.partial_fit(X[only_ones], y[only_ones])
+    with pytest.raises(ValueError, match=r"not in classes_ \[0 1\]: \[7\]"):
+        clf.partial_fit(X[:3], [0, 1, 7])
+
+    warm = PortnetClassifier(4, optimizer="sgd", learning_rate=1.2, iterations=100, warm_start=True)
+    warm.fit(X, y).fit(X, y)
+    once = PortnetClassifier(4, optimizer="sgd", learning_rate=1.2, iterations=200).fit(X, y)
+    for (W, _), (W0, _) in zip(warm.model_.params, once.model_.params, strict=True):
+        np.testing.assert_allclose(W, W0, rtol=1e-10)
+    assert len(once.loss_curve_) == 3  # steps 0, 100 and 200
+    assert len(warm.loss_curve_) == 4  # steps 0 and 100 of each call
+    assert warm.loss_curve_[-1] == pytest.approx(once.loss_curve_[-1], rel=1e-10)
+
+
+def test_clone_pickle_and_not_fitted(planar):
+    X, y = planar
+    clf = PortnetClassifier(**QUICK)
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
+    clf.fit(X, y)
+    again = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(again.predict(X), clf.predict(X))
+    fresh = clone(clf)
+    assert not hasattr(fresh, "model_")
+    assert fresh.get_params() == clf.get_params()
+
+
+def test_arrays_of_every_backend_train_there_and_come_back_there(backend, planar):
+    X, y = planar
+    be = on(backend)
+    Xb, yb = be.asarray(X, be.dtype("float32")), be.asarray(y)
+    clf = PortnetClassifier(**QUICK).fit(Xb, yb)
+    assert clf.model_.backend == backend
+    predicted, proba = clf.predict(Xb), clf.predict_proba(Xb)
+    for out in (predicted, proba, clf.classes_):
+        assert type(out) is type(Xb)
+    np.testing.assert_array_equal(host(clf.classes_), [0, 1])
+    reference = PortnetClassifier(**QUICK).fit(X.astype(np.float32), y)
+    np.testing.assert_allclose(
+        host(proba), reference.predict_proba(X.astype(np.float32)), atol=1e-4
+    )
+    assert clf.score(Xb, yb) == pytest.approx(reference.score(X, y), abs=0.01)
+
+    reg = PortnetRegressor(**QUICK).fit(Xb, be.asarray(X[:, 0] * X[:, 1], be.dtype("float32")))
+    assert type(reg.predict(Xb)) is type(Xb)
+
+
+def test_a_device_is_kept_through_fit_and_predict(planar):
+    pytest.importorskip("array_api_strict", reason="backend 'array_api_strict' is not installed")
+    import array_api_strict as strict
+
+    X, y = planar
+    device = strict.Device("device1")
+    Xd, yd = strict.asarray(X, device=device), strict.asarray(y, device=device)
+    clf = PortnetClassifier(**QUICK).fit(Xd, yd)
+    assert clf.model_.device == device
+    assert clf.predict(Xd).device == device
+    assert clf.predict_proba(Xd).device == device
+    assert clf.classes_.device == device
+    with pytest.raises(ValueError, match="X has 3 features, but PortnetClassifier is expecting 2"):
+        clf.predict(strict.ones((2, 3), device=device))
