@@ -11,12 +11,13 @@ from ._backend import BACKENDS
 from .model import History, Model
 from .network import Layer, Network
 from .serialization import load
-from .training import train
+from .training import DivergenceError, train
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BACKENDS",
+    "DivergenceError",
     "History",
     "Layer",
     "Model",

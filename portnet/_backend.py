@@ -207,7 +207,7 @@ class Backend:
         """
         if self.name == "jax":
             return functools.partial(_jitted(fn, tuple(sorted(static))), **static)
-        return functools.partial(fn, **static)
+        return _quiet(functools.partial(fn, **static))
 
     def compile_repeat(self, fn: Callable[..., Any], **static: Any) -> Callable[..., Any]:
         """``run(carry, *args, n=...)``: ``n`` (≥ 1) successive ``carry, out = fn(carry, *args,
@@ -229,7 +229,7 @@ class Backend:
                 carry, _ = fn(carry, *args, report=False, **static)
             return carry, first
 
-        return run
+        return _quiet(run)
 
     def read(self, x: Array) -> float:
         """A 0-d array as a Python float: a device-to-host synchronisation point.
@@ -242,6 +242,23 @@ class Backend:
 
             return float(jax.device_get(x))
         return float(x)
+
+
+def _quiet(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` with NumPy's floating-point warnings off (NumPy, and array-api-strict, which
+    computes with NumPy).
+
+    A diverging run overflows to inf and then nan; that is not a warning to print at every
+    step but an error to raise once, naming the step: the training loop checks every cost
+    it reads and raises :class:`portnet.DivergenceError`.
+    """
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            return fn(*args, **kwargs)
+
+    return run
 
 
 @functools.cache

@@ -80,6 +80,16 @@ def inspect_targets(be: Backend, y: Any, m: int, loss: str | Loss) -> tuple[Loss
     """Choose the loss for ``y`` (``loss="auto"``) or check that ``y`` fits ``loss``."""
     xp, y = _on(be, y)
     _check_shape(y, m)
+    if not _is_text(y):
+        if not xp.isdtype(y.dtype, ("bool", "integral", "real floating")):
+            raise ValueError(f"y must be real numbers or labels, got dtype {y.dtype}")
+        if xp.isdtype(y.dtype, "real floating"):
+            bad = int(be.read(xp.sum(xp.astype(~xp.isfinite(y), xp.int32))))
+            if bad:
+                raise ValueError(
+                    f"y must be finite, but it holds {bad} NaN or infinite "
+                    f"value{'s' if bad > 1 else ''}"
+                )
     chosen = None if isinstance(loss, str) and loss == "auto" else get_loss(loss)
     if chosen is not None and chosen.name == "squared_error":
         if _is_text(y):

@@ -26,7 +26,7 @@ from .activations import ACTIVATIONS
 from .init import INITIALIZERS
 from .optimizers import DEFAULT_LEARNING_RATES, OPTIMIZERS
 from .serialization import load
-from .training import train
+from .training import DivergenceError, train
 
 __all__ = ["main"]
 
@@ -211,9 +211,19 @@ def _train(args: argparse.Namespace) -> int:
             log_every=args.log_every,
             callbacks=[progress],
         )
+        status = 0
+    except DivergenceError as exc:  # keep the last finite model, then report the error
+        model, status = exc.model, 1
+        print(f"portnet: error: {exc}", file=sys.stderr)
     finally:
         progress.close()
     seconds = time.perf_counter() - start
+    if model.stop_reason == "interrupted":
+        status = 130
+        print(
+            f"portnet: interrupted at iteration {model.n_steps}; the model trained so far is kept",
+            file=sys.stderr,
+        )
     say(f"model: {model}")
     say(f"training {'accuracy' if model.is_classifier else 'R²'}: {model.score(X, y):.4f}")
     say(f"time: {seconds:.2f} s for {model.n_steps} iterations")
@@ -226,7 +236,7 @@ def _train(args: argparse.Namespace) -> int:
         if X.shape[1] == 2 and model.is_classifier:
             written.append(plots.decision_boundary(model, X, y, args.out / "boundary.png"))
     say("wrote: " + ", ".join(map(str, written)))
-    return 0
+    return status
 
 
 def _has_matplotlib() -> bool:

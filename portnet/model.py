@@ -76,7 +76,8 @@ class Model:
     n_steps : int
         Updates made in training.
     stop_reason : str or None
-        Why training ended before ``iterations``: "tol", "early_stopping", "callback".
+        Why training ended before ``iterations``: "tol", "early_stopping", "callback",
+        "interrupted" (Ctrl-C), or "diverged" (the model a DivergenceError keeps).
     best_step : int or None
         With ``early_stopping``: the step whose parameters were kept (best validation loss).
     """
@@ -170,6 +171,39 @@ class Model:
             n_steps=self.n_steps,
             stop_reason=self.stop_reason,
             best_step=self.best_step,
+        )
+
+    def fit(self, X: Any, y: Any, **options: Any) -> Model:
+        """Train further from this model's parameters; returns a new model (this one is
+        unchanged).
+
+        ``options`` are those of :func:`portnet.train` (``iterations``, ``optimizer``,
+        ``learning_rate``, ``batch_size``, ...). The architecture, activation, loss and L2
+        strength are the model's; NumPy (or list) data is moved to the model's backend and
+        device, arrays of a backend train there (everything follows X); the dtype defaults
+        to the model's. The optimiser state starts afresh, as with ``params=``.
+        """
+        from .training import train
+
+        fixed = {"params", "hidden", "activation", "loss"} & set(options)
+        if fixed:
+            raise TypeError(
+                f"Model.fit continues this model's network; it does not take {sorted(fixed)} "
+                "(use portnet.train for another network)"
+            )
+        if not _is_array(X) or aac.is_numpy_array(X):  # host data: moved to the model
+            options.setdefault("backend", self._backend.xp)
+            options.setdefault("device", self.device)
+        options.setdefault("dtype", _dtype_name(self.dtype))
+        options.setdefault("l2", self.network.l2)
+        return train(
+            X,
+            y,
+            params=self.params,
+            hidden=self.hidden,
+            activation=self.network.activation,
+            loss=self.network.loss,
+            **options,
         )
 
     def save(self, path: str | os.PathLike[str]) -> Path:

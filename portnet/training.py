@@ -18,7 +18,7 @@ import array_api_compat as aac
 import numpy as np
 
 from . import network
-from ._backend import Backend, resolve_backend
+from ._backend import Backend, _is_array, resolve_backend
 from ._namespace import array_namespace
 from ._targets import Targets, encode, inspect_targets
 from .activations import Activation, get_activation
@@ -31,7 +31,25 @@ from .optimizers import Optimizer, Schedule, get_optimizer, train_step
 Array = Any
 Callback = Callable[[int, float, Model], Any]
 
-__all__ = ["train"]
+__all__ = ["DivergenceError", "train"]
+
+
+class DivergenceError(FloatingPointError):
+    """Training produced a non-finite cost.
+
+    Attributes
+    ----------
+    step : int
+        The iteration whose cost was not finite.
+    model : Model
+        The model at the last log point whose cost was finite (its ``n_steps`` says which),
+        with the history up to and including the bad cost; nothing trained is lost.
+    """
+
+    def __init__(self, message: str, *, step: int, model: Model) -> None:
+        super().__init__(message)
+        self.step = step
+        self.model = model
 
 
 # -- option checks -----------------------------------------------------------------------------
@@ -56,6 +74,46 @@ def _callbacks(callbacks: Callback | Sequence[Callback] | None) -> tuple[Callbac
         if not callable(cb):
             raise TypeError(f"callbacks must be callables (step, cost, model), got {cb!r}")
     return found
+
+
+def _check_same_place(X: Any, y: Any) -> None:
+    """X and y of two array libraries (other than NumPy labels), or on two devices: an error."""
+    if not (_is_array(X) and _is_array(y)) or aac.is_numpy_array(y):
+        return
+    x_ns, y_ns = aac.array_namespace(X), aac.array_namespace(y)
+    if x_ns is not y_ns:
+        raise TypeError(
+            f"X is a {type(X).__module__}.{type(X).__name__} but y a "
+            f"{type(y).__module__}.{type(y).__name__}: give y in X's array library (or as NumPy)"
+        )
+    if aac.device(X) != aac.device(y):
+        raise ValueError(
+            f"X is on device {aac.device(X)!r} but y on {aac.device(y)!r}: put them on one device"
+        )
+
+
+def _check_real_numbers(X: Any) -> None:
+    """X of complex numbers, text or objects: an error (not a silent cast)."""
+    if _is_array(X) and not aac.is_numpy_array(X):
+        xp = aac.array_namespace(X)
+        ok = xp.isdtype(X.dtype, ("bool", "integral", "real floating"))
+    else:
+        kind = np.asarray(X).dtype.kind if not isinstance(X, np.ndarray) else X.dtype.kind
+        ok = kind in "biuf"
+    if not ok:
+        dtype = X.dtype if hasattr(X, "dtype") else np.asarray(X).dtype
+        raise TypeError(f"X must hold real numbers, got dtype {dtype}")
+
+
+def _check_finite(be: Backend, A: Array, what: str) -> None:
+    """NaN or infinity in the data: an error saying how many (one host read at start)."""
+    xp = be.xp
+    bad = int(be.read(xp.sum(xp.astype(~xp.isfinite(A), xp.int32))))
+    if bad:
+        raise ValueError(
+            f"{what} must be finite, but it holds {bad} NaN or infinite "
+            f"value{'s' if bad > 1 else ''}"
+        )
 
 
 def _warm_params(be: Backend, params: Any, dtype: Any, sizes: list[int | None]) -> Params:
@@ -242,6 +300,14 @@ def train(
     Returns
     -------
     Model
+        Ctrl-C (``KeyboardInterrupt``) during training returns the model trained so far,
+        with ``stop_reason="interrupted"``.
+
+    Raises
+    ------
+    DivergenceError
+        A cost read at a log point is not finite; ``error.model`` is the model at the last
+        finite log point.
     """
     hidden_act = get_activation(activation)
     opt = get_optimizer(optimizer, learning_rate)
@@ -269,6 +335,8 @@ def train(
         hidden = tuple(_positive_int("each hidden layer size", h) for h in hidden)
 
     be = resolve_backend(backend, X, device)
+    _check_same_place(X, y)
+    _check_real_numbers(X)
     dtype = be.dtype(dtype, X)
     X = be.asarray(X, dtype, what="X")
     if X.ndim != 2:
@@ -276,6 +344,7 @@ def train(
     if X.shape[0] == 0 or X.shape[1] == 0:
         raise ValueError(f"X must have at least one sample and one feature, got {tuple(X.shape)}")
     be = dataclasses.replace(be, device=aac.device(X))
+    _check_finite(be, X, "X")
     m = X.shape[0]
     chosen_loss, targets = inspect_targets(be, y, m, loss)
     Y = encode(be, y, targets, dtype, m)  # (m, n_L)
@@ -316,7 +385,14 @@ def train(
         else None,
         validation=(Xv, Yv) if early_stopping else None,
     )
-    theta, stop_reason = loop.run(theta, X, Y, iterations, batch, per_epoch, log_every, shuffling)
+    loop.current = (theta, 0)
+    try:
+        theta, stop_reason = loop.run(
+            theta, X, Y, iterations, batch, per_epoch, log_every, shuffling
+        )
+    except KeyboardInterrupt:  # Ctrl-C: keep what was trained, with its history
+        theta, loop.steps = loop.current
+        stop_reason = "interrupted"
     best_step = None
     if early_stopping and loop.stopper.best_params is not None:
         theta, best_step = loop.stopper.best_params, loop.stopper.best_step
@@ -369,6 +445,10 @@ class _Loop:
     validation: tuple[Array, Array] | None
     history: History = dataclasses.field(default_factory=History)
     steps: int = 0
+    #: the latest parameters known whole, and their step: what an interrupt keeps
+    current: tuple[Params, int] | None = None
+    #: the last log point with a finite cost: what a divergence keeps
+    last_finite: tuple[Params, int] | None = None
 
     def model(self, theta: Params, **info: Any) -> Model:
         return Model(
@@ -414,8 +494,10 @@ class _Loop:
         run = self.be.compile_repeat(_advance, net=self.net, optimizer=self.opt)
         for i in range(0, iterations, log_every):
             before = theta
-            (theta, state), J = run((theta, state), X, Y, n=min(log_every, iterations - i))
+            n = min(log_every, iterations - i)
+            (theta, state), J = run((theta, state), X, Y, n=n)
             reason = self._log(i, before, self.be.read(J))  # J: the cost at `before`
+            self.current = (theta, i + n)
             if reason is not None:
                 self.steps = i
                 return before, reason
@@ -450,12 +532,36 @@ class _Loop:
                     return theta, reason
             rows = order[k * batch : min((k + 1) * batch, m)]  # (≤ batch,)
             (theta, state), _ = step((theta, state), X, Y, rows)
+            self.current = (theta, i + 1)
         return theta, None
+
+    def _diverged(self, step: int, J: float) -> None:
+        # the last finite log point's parameters; at the first log point, the starting ones
+        theta, good = self.last_finite if self.last_finite is not None else self.current
+        before = (
+            f"; it was {self.history.cost[-2]:.6g} at iteration {good}"
+            if self.last_finite is not None
+            else " (the first log point: the starting parameters already overflow)"
+        )
+        rate = self.opt.learning_rate
+        rate = f" (now {rate.options[0][1]:g})" if rate.name == "constant" else ""
+        model = self.model(theta, n_steps=good, stop_reason="diverged")
+        model.history = self.history.copy()
+        raise DivergenceError(
+            f"training diverged: the cost is {J} at iteration {step}{before}. Try a smaller "
+            f"learning_rate{rate}; the error's .model holds the parameters of iteration "
+            f"{good}",
+            step=step,
+            model=model,
+        )
 
     def _log(self, step: int, theta: Params, J: float, *, final: bool = False) -> str | None:
         """Record a log point; return why to stop, if training should stop here."""
         self.history.step.append(step)
         self.history.cost.append(J)
+        if not math.isfinite(J):
+            self._diverged(step, J)
+        self.last_finite = (theta, step)
         watched = J
         line = f"Cost after iteration {step}: {J:.6f}"
         if self.validation is not None:

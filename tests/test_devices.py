@@ -169,7 +169,8 @@ def test_cost_is_read_back_only_at_log_points(backend, monkeypatch):
 
     monkeypatch.setattr(type(be), "read", counting_read)
     portnet.train(X, y, iterations=200, log_every=50)
-    assert len(reads) == 1 + 4 + 1  # loss="auto" label check, steps 0/50/100/150, final
+    # the finiteness check of X, the loss="auto" label check, steps 0/50/100/150, final
+    assert len(reads) == 1 + 1 + 4 + 1
 
 
 # -- model.to ------------------------------------------------------------------------------------

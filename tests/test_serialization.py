@@ -232,3 +232,18 @@ def test_pickle_keeps_an_array_api_strict_device(planar):
     again = pickle.loads(pickle.dumps(model))
     assert again.device == device
     assert all(W.device == device for W, _ in again.params)
+
+
+def test_a_loaded_model_fits_further_on_its_backend(backend, planar, tmp_path):
+    X, y = planar
+    first = portnet.train(X, y, hidden=(4,), learning_rate=1.2, iterations=300)
+    loaded = portnet.load(first.save(tmp_path / "m.npz"), backend=backend)
+    more = loaded.fit(X, y, learning_rate=1.2, iterations=300)  # NumPy data, moved there
+    assert more.backend == backend
+    assert loaded.n_steps == 300  # unchanged: fit returns a new model
+    straight = portnet.train(X, y, hidden=(4,), learning_rate=1.2, iterations=600)
+    for (W, b), (W0, b0) in zip(more.params, straight.params, strict=True):
+        np.testing.assert_allclose(host(W), W0, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(host(b), b0, rtol=1e-9, atol=1e-12)
+    with pytest.raises(TypeError, match=r"does not take \['hidden'\]"):
+        loaded.fit(X, y, hidden=(8,))

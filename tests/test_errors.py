@@ -1,0 +1,287 @@
+"""Every bad input at a public entry point is an exception saying what was expected and what
+arrived (one table; the command's errors are in test_cli.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import portnet
+
+from .conftest import require
+
+X, Y = portnet.datasets.planar()  # (400, 2), (400,)
+
+
+def _with(a, index, value):
+    a = np.array(a, dtype=np.float64)
+    a[index] = value
+    return a
+
+
+def _model():
+    return portnet.train(X, Y, hidden=(3,), iterations=2)
+
+
+def _regressor():
+    return portnet.train(X, X[:, 0], hidden=(3,), iterations=2)
+
+
+def _strict(*arrays, device=None):
+    require("array_api_strict")
+    import array_api_strict as strict
+
+    device = None if device is None else strict.Device(device)
+    return [strict.asarray(a, device=device) for a in arrays]
+
+
+def _classifier():
+    pytest.importorskip("sklearn", reason="scikit-learn is not installed")
+    from portnet.sklearn import PortnetClassifier
+
+    return PortnetClassifier(iterations=2)
+
+
+def train(x=X, y=Y, **options):
+    return lambda: portnet.train(x, y, **options)
+
+
+CASES = {
+    # -- shapes and values of X and y
+    "X 1-D": (
+        train(X[:, 0], Y),
+        ValueError,
+        "X must be 2-D (m samples, n features), got shape (400,)",
+    ),
+    "X 3-D": (
+        train(X[:, :, None]),
+        ValueError,
+        "X must be 2-D (m samples, n features), got shape (400, 2, 1)",
+    ),
+    "X empty": (
+        train(X[:0], Y[:0]),
+        ValueError,
+        "X must have at least one sample and one feature, got (0, 2)",
+    ),
+    "X no features": (
+        train(X[:, :0]),
+        ValueError,
+        "at least one sample and one feature, got (400, 0)",
+    ),
+    "y too short": (
+        train(X, Y[:399]),
+        ValueError,
+        "y must have shape (m,) or (m, k) with m = 400 (the rows of X), got shape (399,)",
+    ),
+    "y 3-D": (train(X, Y[:, None, None]), ValueError, "got shape (400, 1, 1)"),
+    "NaN in X": (
+        train(_with(X, (3, 1), np.nan)),
+        ValueError,
+        "X must be finite, but it holds 1 NaN or infinite value",
+    ),
+    "inf in X": (
+        train(_with(_with(X, (0, 0), np.inf), (9, 1), -np.inf)),
+        ValueError,
+        "X must be finite, but it holds 2 NaN or infinite values",
+    ),
+    "NaN in y": (
+        train(X, _with(X[:, 0], 5, np.nan)),
+        ValueError,
+        "y must be finite, but it holds 1 NaN or infinite value",
+    ),
+    "complex X": (
+        train(X.astype(complex)),
+        TypeError,
+        "X must hold real numbers, got dtype complex128",
+    ),
+    "text X": (train([["a", "b"]] * 400), TypeError, "X must hold real numbers, got dtype <U1"),
+    "complex y": (
+        train(X, Y.astype(complex)),
+        ValueError,
+        "y must be real numbers or labels, got dtype complex128",
+    ),
+    # -- labels that do not fit the loss
+    "3 classes, binary loss": (
+        train(X, np.arange(400) % 3, loss="binary_crossentropy"),
+        ValueError,
+        "loss 'binary_crossentropy' needs 2 classes, but y has 3 (0, 1, 2)",
+    ),
+    "one class": (
+        train(X, np.zeros(400, int)),
+        ValueError,
+        "y has a single class (0); a classifier needs at least 2",
+    ),
+    "reals, classifier loss": (
+        train(X, X[:, 0], loss="binary_crossentropy"),
+        ValueError,
+        "needs class labels, but y has non-integer values",
+    ),
+    "2-D reals, softmax": (
+        train(X, X, loss="categorical_crossentropy"),
+        ValueError,
+        "with 2-D y needs 0/1 indicator or one-hot rows",
+    ),
+    # -- the network
+    "hidden 0": (
+        train(hidden=(4, 0)),
+        ValueError,
+        "each hidden layer size must be an integer >= 1, got 0",
+    ),
+    "hidden negative": (
+        train(hidden=(-3,)),
+        ValueError,
+        "each hidden layer size must be an integer >= 1, got -3",
+    ),
+    "hidden fraction": (
+        train(hidden=(2.5,)),
+        ValueError,
+        "each hidden layer size must be an integer >= 1, got 2.5",
+    ),
+    "unknown activation": (
+        train(activation="swish"),
+        ValueError,
+        "unknown activation 'swish'; expected one of ['identity', 'leaky_relu', 'relu', 'sigmoid', 'tanh']",
+    ),
+    "unknown loss": (
+        train(loss="hinge"),
+        ValueError,
+        "unknown loss 'hinge'; expected one of ['binary_crossentropy', 'categorical_crossentropy', 'squared_error'], 'auto'",
+    ),
+    "unknown init": (
+        train(init="ones"),
+        ValueError,
+        "unknown init 'ones'; expected 'auto' or one of",
+    ),
+    "unknown optimizer": (
+        train(optimizer="rmsprop"),
+        ValueError,
+        "unknown optimizer 'rmsprop'; expected one of ['sgd', 'momentum', 'nesterov', 'adam']",
+    ),
+    "unknown backend": (
+        train(backend="mxnet"),
+        ValueError,
+        "unknown backend 'mxnet'; expected one of ['numpy', 'cupy', 'jax', 'torch', 'array_api_strict'], 'auto'",
+    ),
+    "unknown dtype": (
+        train(dtype="float16"),
+        ValueError,
+        "dtype must be 'float32' or 'float64', got 'float16'",
+    ),
+    # -- numbers of the run
+    "learning rate < 0": (
+        train(learning_rate=-1),
+        ValueError,
+        "learning_rate must be a finite number > 0, got -1.0",
+    ),
+    "learning rate 0": (
+        train(learning_rate=0),
+        ValueError,
+        "learning_rate must be a finite number > 0, got 0.0",
+    ),
+    "learning rate nan": (
+        train(learning_rate=float("nan")),
+        ValueError,
+        "learning_rate must be a finite number > 0, got nan",
+    ),
+    "iterations < 0": (
+        train(iterations=-5),
+        ValueError,
+        "iterations must be an integer >= 0, got -5",
+    ),
+    "iterations fraction": (
+        train(iterations=2.5),
+        ValueError,
+        "iterations must be an integer >= 0, got 2.5",
+    ),
+    "epochs 0": (train(epochs=0), ValueError, "epochs must be an integer >= 1, got 0"),
+    "iterations and epochs": (
+        train(iterations=5, epochs=2),
+        ValueError,
+        "give iterations or epochs, not both (got 5, 2)",
+    ),
+    "batch size 0": (train(batch_size=0), ValueError, "batch_size must be an integer >= 1, got 0"),
+    "log_every 0": (train(log_every=0), ValueError, "log_every must be an integer >= 1, got 0"),
+    "l2 < 0": (train(l2=-1), ValueError, "l2 must be a finite number >= 0, got -1"),
+    "validation fraction 1": (
+        train(early_stopping=True, validation_fraction=1.0),
+        ValueError,
+        "validation_fraction must be in (0, 1) and leave training samples; got 1.0 of 400 samples",
+    ),
+    "callback not callable": (
+        train(callbacks=[3]),
+        TypeError,
+        "callbacks must be callables (step, cost, model), got 3",
+    ),
+    "params misfit": (
+        lambda: portnet.train(X, Y, params=_model().params, hidden=(5,)),
+        ValueError,
+        "params do not fit: expected layer sizes 2-5-1",
+    ),
+    # -- where the data lives
+    "X and y on two devices": (
+        lambda: portnet.train(*_strict(X), *_strict(Y, device="device1")),
+        ValueError,
+        "X is on device",
+    ),
+    "X and y of two libraries": (
+        lambda: portnet.train(*_strict(X), _torch(Y)),
+        TypeError,
+        "give y in X's array library (or as NumPy)",
+    ),
+    "float64 where there is none": (
+        lambda: portnet.train(
+            *_strict(X.astype(np.float32), Y, device="no_float64"), dtype="float64"
+        ),
+        ValueError,
+        "float64 is not supported by backend 'array_api_strict'",
+    ),
+    # -- a trained model
+    "predict, wrong features": (
+        lambda: _model().predict(np.zeros((5, 3))),
+        ValueError,
+        "X must have shape (m, 2) for this model, got shape (5, 3)",
+    ),
+    "predict, 1-D X": (
+        lambda: _model().predict(np.zeros(2)),
+        ValueError,
+        "X must have shape (m, 2) for this model, got shape (2,)",
+    ),
+    "score, wrong y length": (
+        lambda: _model().score(X, Y[:10]),
+        ValueError,
+        "y must have shape (m,) or (m, k) with m = 400",
+    ),
+    "proba of a regressor": (
+        lambda: _regressor().predict_proba(X),
+        AttributeError,
+        "predict_proba needs a classifier; this model was trained with loss 'squared_error'",
+    ),
+    "predict, other library": (
+        lambda: _model().predict(*_strict(X)),
+        TypeError,
+        "but the model lives on backend 'numpy'; pass numpy or NumPy arrays",
+    ),
+    # -- the scikit-learn estimators
+    "estimator, NaN": (
+        lambda: _classifier().fit(_with(X, (0, 0), np.nan), Y),
+        ValueError,
+        "Input X contains NaN",
+    ),
+    "estimator, wrong features": (
+        lambda: _classifier().fit(X, Y).predict(np.zeros((2, 3))),
+        ValueError,
+        "X has 3 features, but PortnetClassifier is expecting 2 features as input",
+    ),
+}
+
+
+def _torch(a):
+    torch = pytest.importorskip("torch", reason="backend 'torch' is not installed")
+    return torch.asarray(a)
+
+
+@pytest.mark.parametrize(("call", "kind", "message"), CASES.values(), ids=CASES.keys())
+def test_bad_input_says_what_was_expected_and_what_arrived(call, kind, message):
+    with pytest.raises(kind) as caught:
+        call()
+    assert message in str(caught.value)
