@@ -48,7 +48,11 @@ def save(model: Model, path: str | os.PathLike[str]) -> Path:
     Raises ``ValueError`` for a model whose activation or loss is not one of portnet's
     named ones (a custom function cannot be stored in a file).
     """
-    arrays = dump(model)
+    return _write(path, dump(model))
+
+
+def _write(path: str | os.PathLike[str], arrays: dict[str, np.ndarray]) -> Path:
+    """``arrays`` as an .npz at ``path``, written beside it and renamed into place."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -152,17 +156,21 @@ def load(
         Not a portnet model file, a damaged one, or one written in a newer format.
     """
     path = Path(path)
+    arrays = _read(path)
+    return build(arrays, backend=backend, device=device, dtype=dtype, source=str(path))
+
+
+def _read(path: Path) -> dict[str, np.ndarray]:
     try:
         # our own file object: np.load leaves its own open when the archive is damaged
         with open(path, "rb") as f, np.load(f, allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
+            return {name: archive[name] for name in archive.files}
     except FileNotFoundError:
         raise
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
         raise ValueError(
             f"{path} is not a portnet model file (expected a .npz written by Model.save): {exc}"
         ) from exc
-    return build(arrays, backend=backend, device=device, dtype=dtype, source=str(path))
 
 
 def build(
@@ -259,3 +267,52 @@ def _metadata(path: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
 
 def _shape(a: np.ndarray | None) -> str:
     return "nothing" if a is None else str(tuple(a.shape))
+
+
+# -- checkpoints: a model file plus what resuming needs -----------------------------------------
+def _leaves(tree: Any) -> list[Any]:
+    if isinstance(tree, tuple):
+        return [leaf for child in tree for leaf in _leaves(child)]
+    return [tree]
+
+
+def _fill(template: Any, leaves: list[Any]) -> Any:
+    """``template``'s structure (named tuples, tuples) with ``leaves`` in order."""
+    if isinstance(template, tuple):
+        children = [_fill(child, leaves) for child in template]
+        return type(template)(*children) if hasattr(template, "_fields") else tuple(children)
+    return leaves.pop(0)
+
+
+def write_checkpoint(
+    path: str | os.PathLike[str], model: Model, state: Any, shuffling: Any, order: Any
+) -> Path:
+    """The model (as :func:`save` writes it), its optimiser state, the shuffling generator's
+    state and the current epoch's sample order, written atomically to ``path``."""
+    arrays = dump(model)
+    for j, leaf in enumerate(_leaves(state)):
+        arrays[f"state{j}"] = to_numpy(leaf)
+    if order is not None:
+        arrays["order"] = np.asarray(order)
+    arrays["checkpoint"] = np.asarray(json.dumps({"rng": shuffling.bit_generator.state}))
+    return _write(path, arrays)
+
+
+def read_checkpoint(
+    path: str | os.PathLike[str], be: Any, dtype: Any, template: Any, params: Any
+) -> tuple[Model, Any, dict[str, Any], np.ndarray | None]:
+    """``(model, optimiser state, generator state, order)`` from :func:`write_checkpoint`."""
+    arrays = _read(Path(path))
+    if "checkpoint" not in arrays:
+        raise ValueError(f"{path} is a model file, not a checkpoint (no resumable state)")
+    name = str(getattr(dtype, "name", dtype)).rpartition(".")[2]
+    model = build(arrays, backend=be.xp, device=be.device, dtype=name, source=str(path))
+    shapes = [tuple(p.shape) for layer in params for p in layer]
+    if [tuple(p.shape) for layer in model.params for p in layer] != shapes:
+        raise ValueError(f"{path} holds a network of another shape than this one")
+    n = len(_leaves(template))
+    if any(f"state{j}" not in arrays for j in range(n)):
+        raise ValueError(f"{path} holds the state of another optimiser than this one")
+    state = _fill(template, [be.asarray(arrays[f"state{j}"], model.dtype) for j in range(n)])
+    rng = json.loads(str(arrays["checkpoint"]))["rng"]
+    return model, state, rng, arrays.get("order")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -217,6 +218,9 @@ def train(
     params: Any = None,
     log_every: int = 1000,
     verbose: bool = False,
+    checkpoint: str | os.PathLike[str] | None = None,
+    checkpoint_every: int | None = None,
+    resume: str | os.PathLike[str] | None = None,
 ) -> Model:
     """Train a fully-connected network.
 
@@ -296,6 +300,13 @@ def train(
         synchronisation in the loop) into ``model.history``.
     verbose : bool
         Print the cost at each log point.
+    checkpoint, checkpoint_every : path, int, optional
+        Write the parameters, the optimiser state, the step, the mini-batch shuffling state
+        and the history to ``checkpoint`` (atomically: written beside it and renamed) every
+        ``checkpoint_every`` updates (default ``log_every``; a multiple of it).
+    resume : path, optional
+        Continue from such a checkpoint to ``iterations``, with the same data and options:
+        the result is that of the uninterrupted run (the stopping rules' patience restarts).
 
     Returns
     -------
@@ -385,10 +396,21 @@ def train(
         else None,
         validation=(Xv, Yv) if early_stopping else None,
     )
-    loop.current = (theta, 0)
+    if checkpoint_every is not None:
+        checkpoint_every = _positive_int("checkpoint_every", checkpoint_every)
+        if checkpoint_every % log_every:
+            raise ValueError(
+                f"checkpoint_every must be a multiple of log_every ({log_every}), "
+                f"got {checkpoint_every}"
+            )
+    loop.checkpoint = (checkpoint, checkpoint_every or log_every) if checkpoint else None
+    start, state = 0, None
+    if resume is not None:
+        theta, state, start = _resume(loop, resume, theta, shuffling)
+    loop.current = (theta, start)
     try:
         theta, stop_reason = loop.run(
-            theta, X, Y, iterations, batch, per_epoch, log_every, shuffling
+            theta, X, Y, iterations, batch, per_epoch, log_every, shuffling, start, state
         )
     except KeyboardInterrupt:  # Ctrl-C: keep what was trained, with its history
         theta, loop.steps = loop.current
@@ -397,6 +419,22 @@ def train(
     if early_stopping and loop.stopper.best_params is not None:
         theta, best_step = loop.stopper.best_params, loop.stopper.best_step
     return loop.model(theta, n_steps=loop.steps, stop_reason=stop_reason, best_step=best_step)
+
+
+def _resume(
+    loop: _Loop, path: Any, theta: Params, shuffling: np.random.Generator
+) -> tuple[Params, Any, int]:
+    """Parameters, optimiser state and step from a checkpoint; the loop's history and the
+    shuffling generator are restored in place."""
+    from .serialization import read_checkpoint
+
+    model, state, rng_state, order = read_checkpoint(
+        path, loop.be, loop.dtype, loop.opt.init(theta), theta
+    )
+    loop.history = model.history.copy()
+    shuffling.bit_generator.state = rng_state
+    loop._resumed_order = order
+    return model.params, state, model.n_steps
 
 
 def _advance(
@@ -449,6 +487,18 @@ class _Loop:
     current: tuple[Params, int] | None = None
     #: the last log point with a finite cost: what a divergence keeps
     last_finite: tuple[Params, int] | None = None
+    #: (path, every) to write checkpoints to, and the resumed epoch's order
+    checkpoint: tuple[Any, int] | None = None
+    _resumed_order: Any = None
+
+    def _save_checkpoint(self, step: int, theta: Params, state: Any, order: Any) -> None:
+        if self.checkpoint is None or step % self.checkpoint[1]:
+            return
+        from .serialization import write_checkpoint
+
+        model = self.model(theta, n_steps=step)
+        model.history = self.history.copy()
+        write_checkpoint(self.checkpoint[0], model, state, self._shuffling, order)
 
     def model(self, theta: Params, **info: Any) -> Model:
         return Model(
@@ -471,16 +521,29 @@ class _Loop:
         per_epoch: int,
         log_every: int,
         shuffling: np.random.Generator,
+        start: int = 0,
+        state: Any = None,
     ) -> tuple[Params, str | None]:
         be = self.be
         cost = be.compile(network.cost, net=self.net)
         self._validation_loss = be.compile(network.cost, net=self.net._replace(l2=0.0))
-        state = self.opt.init(theta)
+        state = self.opt.init(theta) if state is None else state
+        self._shuffling = shuffling
         if batch >= X.shape[0]:
-            theta, reason = self._run_full(theta, state, X, Y, iterations, log_every)
+            theta, reason = self._run_full(theta, state, X, Y, iterations, log_every, start)
         else:
             theta, reason = self._run_batches(
-                theta, state, X, Y, iterations, batch, per_epoch, log_every, shuffling, cost
+                theta,
+                state,
+                X,
+                Y,
+                iterations,
+                batch,
+                per_epoch,
+                log_every,
+                shuffling,
+                cost,
+                start,
             )
         if reason is None:
             self.steps = iterations
@@ -488,16 +551,24 @@ class _Loop:
         return theta, reason
 
     def _run_full(
-        self, theta: Params, state: Any, X: Array, Y: Array, iterations: int, log_every: int
+        self,
+        theta: Params,
+        state: Any,
+        X: Array,
+        Y: Array,
+        iterations: int,
+        log_every: int,
+        start: int,
     ) -> tuple[Params, str | None]:
         """Full batch: the steps between two log points run as one call (one program on JAX)."""
         run = self.be.compile_repeat(_advance, net=self.net, optimizer=self.opt)
-        for i in range(0, iterations, log_every):
+        for i in range(start, iterations, log_every):
             before = theta
             n = min(log_every, iterations - i)
             (theta, state), J = run((theta, state), X, Y, n=n)
             reason = self._log(i, before, self.be.read(J))  # J: the cost at `before`
             self.current = (theta, i + n)
+            self._save_checkpoint(i + n, theta, state, None)
             if reason is not None:
                 self.steps = i
                 return before, reason
@@ -515,16 +586,21 @@ class _Loop:
         log_every: int,
         shuffling: np.random.Generator,
         cost: Callable[..., Array],
+        start: int,
     ) -> tuple[Params, str | None]:
         """Mini-batches: one compiled step per batch, its rows gathered inside the step."""
         be = self.be
         step = be.compile(_advance_batch, net=self.net, optimizer=self.opt)
         m = X.shape[0]
-        order = None
-        for i in range(iterations):
+        host_order = self._resumed_order
+        order = None if host_order is None else be.asarray(host_order)
+        for i in range(start, iterations):
             k = i % per_epoch
+            if i % log_every == 0 and i > start:  # before this epoch's permutation is drawn
+                self._save_checkpoint(i, theta, state, host_order if k else None)
             if k == 0:  # a new epoch: one permutation, one host-to-device copy
-                order = be.asarray(shuffling.permutation(m))
+                host_order = shuffling.permutation(m)
+                order = be.asarray(host_order)
             if i % log_every == 0:
                 reason = self._log(i, theta, be.read(cost(theta, X, Y)))  # the whole set
                 if reason is not None:

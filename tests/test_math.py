@@ -94,12 +94,9 @@ def test_activation_values_are_the_course_formulas():
 
 
 # -- backpropagation vs finite differences --------------------------------------------------------
-@pytest.mark.parametrize(("activation", "loss", "depth", "l2"), CONFIGS)
-def test_gradients_match_finite_differences(activation, loss, depth, l2):
-    params, X, Y, net = problem(activation, loss, depth, l2)
-    J, grads = network.cost_and_gradients(params, X, Y, net)
+def numeric_gradient(params, X, Y, net, h=1e-6) -> np.ndarray:
+    """d cost / d θ by central finite differences (flattened as :func:`flatten`)."""
     theta = flatten(params)
-    h = 1e-6
     numeric = np.empty_like(theta)
     for i in range(theta.size):
         e = np.zeros_like(theta)
@@ -107,7 +104,14 @@ def test_gradients_match_finite_differences(activation, loss, depth, l2):
         plus = network.cost(unflatten(theta + e, params), X, Y, net)
         minus = network.cost(unflatten(theta - e, params), X, Y, net)
         numeric[i] = (plus - minus) / (2 * h)
-    assert_close(flatten(grads), numeric, rtol=1e-6, atol=1e-8)
+    return numeric
+
+
+@pytest.mark.parametrize(("activation", "loss", "depth", "l2"), CONFIGS)
+def test_gradients_match_finite_differences(activation, loss, depth, l2):
+    params, X, Y, net = problem(activation, loss, depth, l2)
+    J, grads = network.cost_and_gradients(params, X, Y, net)
+    assert_close(flatten(grads), numeric_gradient(params, X, Y, net), rtol=1e-6, atol=1e-8)
     assert_close(J, network.cost(params, X, Y, net))
 
 

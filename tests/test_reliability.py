@@ -124,3 +124,56 @@ def test_a_real_ctrl_c_returns_a_whole_model(planar, batch_size):
         assert np.all(np.isfinite(W))
         assert np.all(np.isfinite(b))
     assert model.score(X, y) > 0.5
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "batch_size"), [("sgd", None), ("adam", None), ("adam", 64), ("momentum", 150)]
+)
+def test_resuming_a_checkpoint_gives_the_uninterrupted_result(
+    backend, planar, tmp_path, optimizer, batch_size
+):
+    X, y = planar
+    be = on(backend)
+    Xb, yb = be.asarray(X, be.dtype("float64")), be.asarray(y)
+    common = {"hidden": (4,), "optimizer": optimizer, "batch_size": batch_size, "log_every": 50}
+    straight = portnet.train(Xb, yb, iterations=500, **common)
+
+    def crash_at_350(step, cost, model):
+        if step == 350:
+            raise KeyboardInterrupt  # stands for a crash: only the checkpoint survives
+
+    path = tmp_path / "ckpt.npz"
+    portnet.train(
+        Xb,
+        yb,
+        iterations=500,
+        checkpoint=path,
+        checkpoint_every=100,
+        callbacks=crash_at_350,
+        **common,
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.npz"]  # no temporaries
+    resumed = portnet.train(Xb, yb, iterations=500, resume=path, **common)
+    assert resumed.n_steps == 500
+    assert resumed.history.step == straight.history.step
+    np.testing.assert_allclose(resumed.history.cost, straight.history.cost, rtol=1e-12)
+    for (W, b), (W0, b0) in zip(resumed.params, straight.params, strict=True):
+        np.testing.assert_allclose(host(W), host(W0), rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(host(b), host(b0), rtol=1e-12, atol=1e-15)
+    assert portnet.load(path).n_steps == 300  # a checkpoint is also a model file
+
+
+def test_checkpoint_errors(planar, tmp_path):
+    X, y = planar
+    with pytest.raises(
+        ValueError, match=r"checkpoint_every must be a multiple of log_every \(50\), got 75"
+    ):
+        portnet.train(X, y, log_every=50, checkpoint=tmp_path / "c.npz", checkpoint_every=75)
+    model_file = portnet.train(X, y, iterations=5).save(tmp_path / "m.npz")
+    with pytest.raises(ValueError, match="is a model file, not a checkpoint"):
+        portnet.train(X, y, resume=model_file)
+    portnet.train(X, y, iterations=100, log_every=50, checkpoint=tmp_path / "c.npz")
+    with pytest.raises(ValueError, match="holds a network of another shape than this one"):
+        portnet.train(X, y, hidden=(7,), resume=tmp_path / "c.npz")
+    with pytest.raises(ValueError, match="holds the state of another optimiser"):
+        portnet.train(X, y, optimizer="adam", resume=tmp_path / "c.npz")
