@@ -20,7 +20,7 @@ from .losses import Loss, binary_crossentropy, categorical_crossentropy, get_los
 
 Array = Any
 
-__all__ = ["Targets", "decode", "encode", "inspect_targets"]
+__all__ = ["Targets", "check_finite", "decode", "encode", "inspect_targets"]
 
 _HOST = aac.array_namespace(np.empty(0))  # array-api-compat's NumPy
 
@@ -76,6 +76,16 @@ def _integral(xp: Any, be: Backend, y: Array) -> bool:
     return be.read(xp.all(y == xp.round(y))) == 1.0
 
 
+def check_finite(be: Backend, xp: Any, a: Array, what: str) -> None:
+    """NaN or infinity in the data: an error saying how many (one host read)."""
+    bad = int(be.read(xp.sum(xp.astype(~xp.isfinite(a), xp.int32))))
+    if bad:
+        raise ValueError(
+            f"{what} must be finite, but it holds {bad} NaN or infinite "
+            f"value{'s' if bad > 1 else ''}"
+        )
+
+
 def inspect_targets(be: Backend, y: Any, m: int, loss: str | Loss) -> tuple[Loss, Targets]:
     """Choose the loss for ``y`` (``loss="auto"``) or check that ``y`` fits ``loss``."""
     xp, y = _on(be, y)
@@ -84,12 +94,7 @@ def inspect_targets(be: Backend, y: Any, m: int, loss: str | Loss) -> tuple[Loss
         if not xp.isdtype(y.dtype, ("bool", "integral", "real floating")):
             raise ValueError(f"y must be real numbers or labels, got dtype {y.dtype}")
         if xp.isdtype(y.dtype, "real floating"):
-            bad = int(be.read(xp.sum(xp.astype(~xp.isfinite(y), xp.int32))))
-            if bad:
-                raise ValueError(
-                    f"y must be finite, but it holds {bad} NaN or infinite "
-                    f"value{'s' if bad > 1 else ''}"
-                )
+            check_finite(be, xp, y, "y")
     chosen = None if isinstance(loss, str) and loss == "auto" else get_loss(loss)
     if chosen is not None and chosen.name == "squared_error":
         if _is_text(y):

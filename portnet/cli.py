@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__, datafiles, datasets
+from . import __version__, datafiles, datasets, plots
 from ._backend import _TABLE, BACKENDS, gpu_status, resolve_backend, to_numpy
 from .activations import ACTIVATIONS
 from .init import INITIALIZERS
@@ -181,9 +181,7 @@ def _train(args: argparse.Namespace) -> int:
     say = (lambda *a: None) if args.quiet else print
     say(f"data: {name} ({X.shape[0]} samples, {X.shape[1]} features)")
     if args.plot:
-        from .plots import _pyplot
-
-        _pyplot()  # --plot without matplotlib: say so before training, not after
+        plots._pyplot()  # --plot without matplotlib: say so before training, not after
     if args.epochs is not None:  # each epoch is ceil(m / batch) updates
         batch = min(args.batch_size or X.shape[0], X.shape[0])
         total = args.epochs * -(-X.shape[0] // max(batch, 1))
@@ -229,22 +227,12 @@ def _train(args: argparse.Namespace) -> int:
     say(f"time: {seconds:.2f} s for {model.n_steps} iterations")
     args.out.mkdir(parents=True, exist_ok=True)
     written = [model.save(args.out / "model.npz")]
-    if args.plot is not False and _has_matplotlib():
-        from . import plots
-
+    if args.plot is not False and plots.available():
         written.append(plots.cost_curve(model, args.out / "cost.png"))
         if X.shape[1] == 2 and model.is_classifier:
             written.append(plots.decision_boundary(model, X, y, args.out / "boundary.png"))
     say("wrote: " + ", ".join(map(str, written)))
     return status
-
-
-def _has_matplotlib() -> bool:
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def _predict(args: argparse.Namespace) -> int:

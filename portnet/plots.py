@@ -15,7 +15,7 @@ import numpy as np
 from ._backend import to_numpy
 from .model import Model
 
-__all__ = ["cost_curve", "decision_boundary"]
+__all__ = ["available", "cost_curve", "decision_boundary"]
 
 
 def _pyplot() -> Any:
@@ -29,6 +29,15 @@ def _pyplot() -> Any:
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def available() -> bool:
+    """Whether matplotlib can be used here."""
+    try:
+        _pyplot()
+    except ImportError:
+        return False
+    return True
 
 
 def cost_curve(model: Model, path: str | os.PathLike[str]) -> Path:

@@ -305,8 +305,7 @@ def read_checkpoint(
     arrays = _read(Path(path))
     if "checkpoint" not in arrays:
         raise ValueError(f"{path} is a model file, not a checkpoint (no resumable state)")
-    name = str(getattr(dtype, "name", dtype)).rpartition(".")[2]
-    model = build(arrays, backend=be.xp, device=be.device, dtype=name, source=str(path))
+    model = build(arrays, backend=be.xp, device=be.device, dtype=dtype, source=str(path))
     shapes = [tuple(p.shape) for layer in params for p in layer]
     if [tuple(p.shape) for layer in model.params for p in layer] != shapes:
         raise ValueError(f"{path} holds a network of another shape than this one")

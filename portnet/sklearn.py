@@ -22,7 +22,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from ._backend import _is_array, backend_of, resolve_backend, to_numpy
+from ._backend import _float_name, _is_array, backend_of, resolve_backend, to_numpy
 from .training import train
 
 __all__ = ["PortnetClassifier", "PortnetRegressor"]
@@ -327,11 +327,7 @@ class PortnetClassifier(ClassifierMixin, _Portnet):
                 f"y holds labels that are not in classes_ {to_numpy(classes)}: "
                 f"{np.unique(to_numpy(y)[~to_numpy(known)])}"
             )
-        hot = (
-            xp.astype(hot, dtype)
-            if _foreign(y)
-            else hot.astype(np.dtype(str(dtype).rpartition(".")[2]))
-        )
+        hot = xp.astype(hot, dtype) if _foreign(y) else hot.astype(_float_name(dtype))
         return hot[:, 1:] if classes.shape[0] == 2 else hot  # (m, 1) or (m, n_classes)
 
 

@@ -21,7 +21,7 @@ import numpy as np
 from . import network
 from ._backend import Backend, _is_array, resolve_backend
 from ._namespace import array_namespace
-from ._targets import Targets, encode, inspect_targets
+from ._targets import Targets, check_finite, encode, inspect_targets
 from .activations import Activation, get_activation
 from .init import INITIALIZERS, initial_params
 from .losses import Loss
@@ -104,17 +104,6 @@ def _check_real_numbers(X: Any) -> None:
     if not ok:
         dtype = X.dtype if hasattr(X, "dtype") else np.asarray(X).dtype
         raise TypeError(f"X must hold real numbers, got dtype {dtype}")
-
-
-def _check_finite(be: Backend, A: Array, what: str) -> None:
-    """NaN or infinity in the data: an error saying how many (one host read at start)."""
-    xp = be.xp
-    bad = int(be.read(xp.sum(xp.astype(~xp.isfinite(A), xp.int32))))
-    if bad:
-        raise ValueError(
-            f"{what} must be finite, but it holds {bad} NaN or infinite "
-            f"value{'s' if bad > 1 else ''}"
-        )
 
 
 def _warm_params(be: Backend, params: Any, dtype: Any, sizes: list[int | None]) -> Params:
@@ -355,7 +344,7 @@ def train(
     if X.shape[0] == 0 or X.shape[1] == 0:
         raise ValueError(f"X must have at least one sample and one feature, got {tuple(X.shape)}")
     be = dataclasses.replace(be, device=aac.device(X))
-    _check_finite(be, X, "X")
+    check_finite(be, be.xp, X, "X")  # one host read, before any training
     m = X.shape[0]
     chosen_loss, targets = inspect_targets(be, y, m, loss)
     Y = encode(be, y, targets, dtype, m)  # (m, n_L)
@@ -496,9 +485,14 @@ class _Loop:
             return
         from .serialization import write_checkpoint
 
-        model = self.model(theta, n_steps=step)
-        model.history = self.history.copy()
+        model = self.snapshot(theta, n_steps=step)
         write_checkpoint(self.checkpoint[0], model, state, self._shuffling, order)
+
+    def snapshot(self, theta: Params, **info: Any) -> Model:
+        """A model with a copy of the history so far (which training goes on appending to)."""
+        model = self.model(theta, **info)
+        model.history = self.history.copy()
+        return model
 
     def model(self, theta: Params, **info: Any) -> Model:
         return Model(
@@ -541,7 +535,6 @@ class _Loop:
                 batch,
                 per_epoch,
                 log_every,
-                shuffling,
                 cost,
                 start,
             )
@@ -584,7 +577,6 @@ class _Loop:
         batch: int,
         per_epoch: int,
         log_every: int,
-        shuffling: np.random.Generator,
         cost: Callable[..., Array],
         start: int,
     ) -> tuple[Params, str | None]:
@@ -595,13 +587,13 @@ class _Loop:
         host_order = self._resumed_order
         order = None if host_order is None else be.asarray(host_order)
         for i in range(start, iterations):
-            k = i % per_epoch
-            if i % log_every == 0 and i > start:  # before this epoch's permutation is drawn
+            k, logging = i % per_epoch, i % log_every == 0
+            if logging and i > start:  # before this epoch's permutation is drawn
                 self._save_checkpoint(i, theta, state, host_order if k else None)
             if k == 0:  # a new epoch: one permutation, one host-to-device copy
-                host_order = shuffling.permutation(m)
+                host_order = self._shuffling.permutation(m)
                 order = be.asarray(host_order)
-            if i % log_every == 0:
+            if logging:
                 reason = self._log(i, theta, be.read(cost(theta, X, Y)))  # the whole set
                 if reason is not None:
                     self.steps = i
@@ -621,8 +613,7 @@ class _Loop:
         )
         rate = self.opt.learning_rate
         rate = f" (now {rate.options[0][1]:g})" if rate.name == "constant" else ""
-        model = self.model(theta, n_steps=good, stop_reason="diverged")
-        model.history = self.history.copy()
+        model = self.snapshot(theta, n_steps=good, stop_reason="diverged")
         raise DivergenceError(
             f"training diverged: the cost is {J} at iteration {step}{before}. Try a smaller "
             f"learning_rate{rate}; the error's .model holds the parameters of iteration "
@@ -651,8 +642,6 @@ class _Loop:
         if self.stopper is not None and self.stopper.update(step, watched, theta):
             reason = "early_stopping" if self.validation is not None else "tol"
         for callback in self.callbacks:
-            snapshot = self.model(theta, n_steps=step)
-            snapshot.history = self.history.copy()
-            if callback(step, J, snapshot) is False:
+            if callback(step, J, self.snapshot(theta, n_steps=step)) is False:
                 reason = reason or "callback"
         return None if final else reason
