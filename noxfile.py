@@ -3,11 +3,14 @@
 - ``tests``: the test suite once per backend (``tests(numpy)``, ``tests(jax)``, ...), each
   environment holding NumPy plus that backend (pins in ``backends/<name>.txt``); tests of
   backends that are not installed in a session are skipped with the reason printed.
+  Every session but ``tests(numpy)`` runs only the tests that touch its backend
+  (``pytest --only-backend NAME``), not the NumPy-only ones again.
 - ``agreement``: the cross-backend agreement report on every CPU backend together.
 - ``gpu``: the tests and the agreement report with CuPy, JAX and torch on CUDA; without a
   usable CUDA device it stops after asking CuPy, and is reported as skipped with the reason.
 - ``bench`` / ``bench_gpu``: the batch benchmark (``benchmarks/bench.py``) on the CPU backends,
-  or on CUDA (skipped, saying why, without a GPU).
+  or on CUDA (skipped, saying why, without a GPU); ``nox -s bench -- --dask``: Dask's
+  overhead per step (``benchmarks/bench_dask.py``).
 - ``lint``: ruff.
 """
 
@@ -18,7 +21,7 @@ import nox
 nox.options.default_venv_backend = "virtualenv"  # pip: see DEVELOPERS.md on torch
 nox.options.sessions = ["lint", "tests", "gpu"]
 
-BACKENDS = ["numpy", "jax", "torch", "array_api_strict"]
+BACKENDS = ["numpy", "jax", "torch", "array_api_strict", "dask"]
 GPU_PROBE = (
     "from portnet._backend import gpu_status; "
     "print('portnet-gpu-probe:', gpu_status('cupy') or 'usable')"
@@ -31,7 +34,10 @@ def tests(session: nox.Session, backend: str) -> None:
     """The test suite with NumPy and one other backend installed."""
     session.install("-r", f"backends/{backend}.txt")
     session.install("-e", ".[test]")
-    session.run("pytest", *session.posargs)
+    # every session but NumPy's runs only the tests that touch its backend (tests/conftest.py):
+    # the NumPy-only ones, which it would repeat, run once, in tests(numpy)
+    only = ["--only-backend", backend] if backend != "numpy" and not session.posargs else []
+    session.run("pytest", *only, *session.posargs)
 
 
 @nox.session
@@ -69,6 +75,10 @@ def bench(session: nox.Session) -> None:
     """
     session.install("-r", "backends/all.txt", "scikit-learn", "matplotlib")
     session.install("-e", ".")
+    if "--dask" in session.posargs:  # Dask's overhead per step, as chunks and workers grow
+        rest = [a for a in session.posargs if a != "--dask"]
+        session.run("python", "benchmarks/bench_dask.py", "--out", "bench-results", *rest)
+        return
     session.run("python", "benchmarks/bench.py", "--out", "bench-results", *session.posargs)
 
 

@@ -13,6 +13,8 @@ import importlib
 import importlib.util
 import logging
 import os
+import uuid
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +47,7 @@ _TABLE: dict[str, tuple[str, str, str | None]] = {
     "jax": ("jax", "jax.numpy", "jax"),
     "torch": ("torch", "array_api_compat.torch", "torch"),
     "array_api_strict": ("array_api_strict", "array_api_strict", "strict"),
+    "dask": ("dask.array", "array_api_compat.dask.array", "dask"),
 }
 BACKENDS: tuple[str, ...] = tuple(_TABLE)
 
@@ -54,6 +57,7 @@ _IS_NAMESPACE: dict[str, Callable[[Any], bool]] = {
     "jax": aac.is_jax_namespace,
     "torch": aac.is_torch_namespace,
     "array_api_strict": aac.is_array_api_strict_namespace,
+    "dask": aac.is_dask_namespace,
 }
 
 
@@ -118,7 +122,7 @@ def _parse_device(name: str | None, xp: Any, device: Any) -> Any:
         import cupy
 
         return cupy.cuda.Device(int(str(device).rpartition(":")[2] or 0))
-    if name == "numpy" and device == "cpu":
+    if name in ("numpy", "dask") and device == "cpu":
         return "cpu"
     raise ValueError(f"cannot interpret device {device!r} for backend {name!r}")
 
@@ -160,7 +164,59 @@ class Backend:
                 f"pass backend={source!r} (or backend=None to use the input's own backend), "
                 "or convert it to NumPy first"
             ) from exc
+        if self.name == "dask" and self.device != "cpu":
+            return _dask_on_gpu(host, dtype)
         return xp.asarray(host, dtype=dtype, device=self.device)
+
+    def samples(self, *arrays: Array, rows: int | None = None) -> tuple[Array, ...]:
+        """Arrays of samples (``X``, ``Y``: rows first) made ready for the training loop.
+
+        On Dask: the first array's rows split into chunks of ``rows`` (None: as they are;
+        dask's automatic chunking for data that came from NumPy), every other array's rows
+        chunked like the first, each array's columns in one chunk, and all of them persisted
+        together (one computation): steps then start from data in memory (a cluster's),
+        never from its source again.  Elsewhere: the arrays as they are.
+        """
+        if self.name != "dask":
+            return arrays
+        first = arrays[0].rechunk({0: arrays[0].chunks[0] if rows is None else rows, 1: -1})
+        rest = (a.rechunk({0: first.chunks[0], 1: -1}) for a in arrays[1:])
+        return _dask_persist(first, *rest)
+
+    @property
+    def gradients(self) -> Callable[..., Any]:
+        """How a training step computes the cost and gradients on this backend.
+
+        :func:`portnet.network.cost_and_gradients` itself, except on Dask: data parallelism,
+        the same function run on every chunk of ``(X, Y)`` where the chunk lives (the
+        parameters travel to it), the chunks' results reduced by
+        :func:`portnet.network.combine`: one graph computation per step, of one task per
+        chunk and one for the sum, whose result (cost and gradients, the size of the
+        parameters) comes back to the host for the optimiser's update.
+        """
+        from .network import cost_and_gradients
+
+        return _dask_gradients if self.name == "dask" else cost_and_gradients
+
+    def to_working(self, tree: Any) -> Any:
+        """Parameters (or optimiser state) as the training loop carries them between steps:
+        on Dask the small arrays of the chunks' library (NumPy, CuPy) on the host, updated
+        there; elsewhere as they are."""
+        if self.name != "dask":
+            return tree
+        return _dask_compute(tree)
+
+    def from_working(self, tree: Any) -> Any:
+        """The inverse of :meth:`to_working`: arrays of this backend again (for a Model)."""
+        if self.name != "dask":
+            return tree
+        return _tree_map(lambda a: self.asarray(a, a.dtype) if _is_array(a) else a, tree)
+
+    @property
+    def batches_are_chunks(self) -> bool:
+        """Whether a mini-batch is a whole chunk of the data (Dask), not rows gathered from
+        anywhere (a gather across chunks would move the whole data set every step)."""
+        return self.name == "dask"
 
     def dtype(self, dtype: Any, x: Any = None) -> Any:
         """Resolve ``dtype`` (None, a name or a dtype object) to a floating dtype here.
@@ -218,7 +274,8 @@ class Backend:
 
         On JAX the whole run is one compiled program (``lax.fori_loop``, ``n`` a traced
         bound, so every ``n`` shares one compilation): one dispatch for ``n`` steps instead
-        of ``n``.  Elsewhere: a Python loop over ``fn``.
+        of ``n``.  Elsewhere (Dask included: see :attr:`gradients`): a Python loop over
+        ``fn``.
         """
         if self.name == "jax":
             return functools.partial(_jitted_repeat(fn, tuple(sorted(static))), **static)
@@ -241,6 +298,8 @@ class Backend:
             import jax
 
             return float(jax.device_get(x))
+        if aac.is_dask_array(x):
+            return float(_dask_compute(x))
         return float(x)
 
 
@@ -259,6 +318,130 @@ def _quiet(fn: Callable[..., Any]) -> Callable[..., Any]:
             return fn(*args, **kwargs)
 
     return run
+
+
+# -- Dask ------------------------------------------------------------------------------------------
+def _dask_options(collections: tuple[Any, ...]) -> dict[str, Any]:
+    """How to run Dask here: the scheduler the user chose (a ``distributed.Client``, a
+    ``dask.config`` setting) as it is; dask's default threaded scheduler with a thread pool
+    of our own whose threads ignore NumPy's floating-point warnings (NumPy keeps them per
+    thread, so the ``errstate`` of :func:`_quiet` does not reach dask's threads)."""
+    import dask.base
+    import dask.threaded
+
+    found = [c for c in collections if dask.base.is_dask_collection(c)]
+    if dask.base.get_scheduler(collections=found or None) is dask.threaded.get:
+        return {"scheduler": "threads", "pool": _quiet_pool()}
+    return {}
+
+
+@functools.cache
+def _quiet_pool() -> Any:
+    from concurrent.futures import ThreadPoolExecutor
+
+    return ThreadPoolExecutor(
+        max_workers=os.cpu_count() or 1,
+        thread_name_prefix="portnet-dask",
+        initializer=functools.partial(np.seterr, all="ignore"),
+    )
+
+
+def _dask_persist(*collections: Any) -> tuple[Any, ...]:
+    """``dask.persist`` of everything given (nested tuples and NamedTuples too): one graph
+    computation, whose results stay where they were computed (memory, or a cluster's)."""
+    import dask
+
+    return dask.persist(*collections, **_dask_options(collections))
+
+
+def _dask_compute(x: Any) -> Any:
+    import dask
+
+    return dask.compute(x, **_dask_options((x,)))[0]
+
+
+def _dask_gradients(
+    params: Any, X: Any, Y: Any, net: Any, *, with_cost: bool = True
+) -> tuple[Any, Any]:
+    """:func:`portnet.network.cost_and_gradients` over dask arrays ``X`` and ``Y`` (rows in
+    the same chunks, columns in one), chunk by chunk: see :attr:`Backend.gradients`.
+
+    The step's graph is written out directly (one task per chunk, one for the sum, the
+    parameters one node: sent once, not once per chunk) and handed to the scheduler that
+    ``X`` answers to: building it through ``dask.delayed`` cost ~15 ms a step here, this
+    ~0.1 ms.
+    """
+    import dask.base
+
+    from .network import cost_and_gradients
+
+    token = uuid.uuid4().hex
+    shared, part, total = (f"portnet-{what}-{token}" for what in ("params", "part", "sum"))
+    x_graph, x_keys = _chunk_graph(X)
+    y_graph, y_keys = _chunk_graph(Y)
+    run = functools.partial(
+        _unboxed, cost_and_gradients, net=net._replace(l2=0.0), with_cost=with_cost
+    )
+    graph = {**x_graph, **y_graph, shared: _Box(params)}
+    for i, (x, y) in enumerate(zip(x_keys, y_keys, strict=True)):
+        graph[(part, i)] = (run, shared, x, y)
+    graph[total] = (
+        functools.partial(_combine, sizes=list(X.chunks[0]), net=net),
+        [(part, i) for i in range(len(x_keys))],
+        shared,
+    )
+    get = dask.base.get_scheduler(collections=[X])
+    options = _dask_options((X,))
+    options.pop("scheduler", None)
+    return get(graph, total, **options)
+
+
+class _Box:
+    """The parameters as one value of a dask graph (a tuple there would be read as a task)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+def _unboxed(fn: Callable[..., Any], box: _Box, *args: Any, **kwargs: Any) -> Any:
+    return fn(box.value, *args, **kwargs)
+
+
+def _combine(parts: list[Any], box: _Box, *, sizes: list[int], net: Any) -> Any:
+    from .network import combine
+
+    return combine(parts, sizes=sizes, params=box.value, net=net)
+
+
+def _chunk_graph(x: Any) -> tuple[dict[Any, Any], list[Any]]:
+    """The graph of dask array ``x`` as a plain dict, and its row chunks' keys (remembered
+    while ``x`` lives: the same data is used at every step; forgotten with it, so that a
+    cluster can release the data once training is done)."""
+    found = _GRAPHS.get(id(x))
+    if found is None:
+        found = dict(x.__dask_graph__()), [k for (k,) in x.__dask_keys__()]
+        _GRAPHS[id(x)] = found
+        weakref.finalize(x, _GRAPHS.pop, id(x), None)
+    return found
+
+
+_GRAPHS: dict[int, tuple[dict[Any, Any], list[Any]]] = {}
+
+
+def _tree_map(f: Callable[[Any], Any], tree: Any) -> Any:
+    """``f`` on every leaf of nested tuples and NamedTuples."""
+    if isinstance(tree, tuple):
+        mapped = [_tree_map(f, t) for t in tree]
+        return type(tree)(*mapped) if hasattr(tree, "_fields") else tuple(mapped)
+    return f(tree)
+
+
+def _dask_on_gpu(host: np.ndarray, dtype: Any) -> Any:
+    """A one-chunk dask array of CuPy (the only non-CPU chunk type portnet knows)."""
+    import cupy
+    import dask.array as da
+
+    return da.from_array(cupy.asarray(host, dtype=dtype), chunks=-1, asarray=False)
 
 
 @functools.cache
@@ -303,6 +486,8 @@ def to_numpy(x: Any) -> np.ndarray:
         return x.get()
     if aac.is_torch_array(x):
         return x.detach().cpu().numpy()
+    if aac.is_dask_array(x):
+        return to_numpy(_dask_compute(x))
     try:
         return np.asarray(x)
     except RuntimeError:  # a device that refuses host conversion (array-api-strict "device1")

@@ -49,8 +49,12 @@ class Targets:
 
 
 def _on(be: Backend, y: Any) -> tuple[Any, Array]:
-    """(namespace, y) where ``y`` is worked on: the backend for its own arrays, else the host."""
-    if _is_array(y) and aac.array_namespace(y) is be.xp:
+    """(namespace, y) where ``y`` is worked on: the backend for its own arrays, else the host.
+
+    Dask's labels are inspected on the host (one computation of ``y``): their classes are
+    needed as values there, and ``y`` has one number per sample, not ``X``'s many.
+    """
+    if _is_array(y) and aac.array_namespace(y) is be.xp and be.name != "dask":
         return be.xp, y
     return _HOST, to_numpy(y)
 

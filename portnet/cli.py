@@ -78,6 +78,9 @@ def _parser() -> argparse.ArgumentParser:
     steps.add_argument("--iterations", type=int, default=None, help="updates (default 10000)")
     steps.add_argument("--epochs", type=int, default=None, help="passes over the data")
     tr.add_argument("--batch-size", type=int, default=None, help="default: the full batch")
+    tr.add_argument(
+        "--chunks", type=int, default=None, help="Dask: rows per chunk (default: dask's choice)"
+    )
     tr.add_argument("--l2", type=float, default=0.0, help="L2 strength λ")
     tr.add_argument("--init", choices=("auto", *INITIALIZERS), default="auto")
     tr.add_argument("--seed", type=int, default=0, help="initialiser seed")
@@ -200,6 +203,7 @@ def _train(args: argparse.Namespace) -> int:
             iterations=args.iterations,
             epochs=args.epochs,
             batch_size=args.batch_size,
+            chunks=args.chunks,
             l2=args.l2,
             init=args.init,
             seed=args.seed,
@@ -265,7 +269,8 @@ def backends_report() -> list[dict[str, str]]:
         module, _, extra = _TABLE[name]
         row = {"backend": name}
         try:
-            row["version"] = str(importlib.import_module(module).__version__)
+            importlib.import_module(module)  # dask.array: the version is dask's
+            row["version"] = str(importlib.import_module(module.split(".")[0]).__version__)
             be = resolve_backend(name)
         except ImportError:
             row.update(version=f"not installed: pip install 'portnet[{extra}]'")

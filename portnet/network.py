@@ -18,8 +18,6 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from array_api_compat import device as device_of
-
 from ._namespace import array_namespace
 from .activations import Activation, add_into
 from .losses import Loss
@@ -30,6 +28,7 @@ __all__ = [
     "Layer",
     "Network",
     "Params",
+    "combine",
     "cost",
     "cost_and_gradients",
     "gradient_descent_step",
@@ -119,7 +118,7 @@ def cost_and_gradients(
     dZ = net.loss.gradient(Z, A, Y)  # (m, n_L)
     # db = Σ_i dZ_i as 1ᵀ·dZ: a matrix-vector product, which BLAS runs faster than NumPy's
     # sum over the sample axis, above all for narrow layers (few units: short inner loops)
-    ones = xp.ones((m,), dtype=dZ.dtype, device=device_of(dZ))  # (m,)
+    ones = xp.ones_like(dZ[:, 0])  # (m,); on Dask chunked like dZ's rows
     grads = []
     for l in range(len(params) - 1, -1, -1):
         W = params[l].W  # (n_l, n_{l-1})
@@ -136,6 +135,37 @@ def cost_and_gradients(
             dA = dZ * W if W.shape[0] == 1 else dZ @ W  # (m, n_{l-1})
             dZ = net.activation.backprop(dA, Z_prev, A_prev)  # dA ∘ g'(Z_prev): (m, n_{l-1})
     return J, tuple(reversed(grads))
+
+
+def combine(
+    parts: list[tuple[Array | None, Params]], *, sizes: list[int], params: Params, net: Network
+) -> tuple[Array | None, Params]:
+    """The cost and gradients of a batch from those of its parts (data parallelism).
+
+    ``parts[c]`` is :func:`cost_and_gradients` of the ``sizes[c]`` samples of part ``c``
+    with ``l2=0``.  The loss is a mean over samples, so the batch's cost and gradients are
+    the parts' weighted by ``m_c/m``; the L2 term, which does not depend on the samples, is
+    added once, as in :func:`cost_and_gradients`.
+    """
+    m = sum(sizes)
+    J, grads = None, None
+    for (J_c, g_c), m_c in zip(parts, sizes, strict=True):
+        w = m_c / m
+        if J_c is not None:
+            J = w * J_c if J is None else J + w * J_c
+        scaled = tuple(Layer(w * g.W, w * g.b) for g in g_c)
+        grads = (
+            scaled
+            if grads is None
+            else tuple(Layer(a.W + s.W, a.b + s.b) for a, s in zip(grads, scaled, strict=True))
+        )
+    if net.l2:
+        grads = tuple(
+            Layer(g.W + (net.l2 / m) * p.W, g.b) for g, p in zip(grads, params, strict=True)
+        )
+        if J is not None:
+            J = J + _l2_cost(params, m, net.l2)
+    return J, grads
 
 
 def gradient_descent_step(

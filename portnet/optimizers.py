@@ -278,12 +278,15 @@ def train_step(
     optimizer: Optimizer,
     *,
     with_cost: bool = True,
+    gradients: Callable[..., tuple[Array | None, Params]] = cost_and_gradients,
 ) -> tuple[Params, Any, Array | None]:
     """One training step on the batch ``(X, Y)``: backpropagation, then the optimiser's update.
 
     Returns the new parameters, the new optimiser state and the cost at the *old* parameters
     on this batch (a 0-d array, left on the device; None with ``with_cost=False``).
+    ``gradients`` computes them (:func:`portnet.network.cost_and_gradients`, or the backend's
+    way of running it: on Dask, chunk by chunk).
     """
-    J, grads = cost_and_gradients(params, X, Y, net, with_cost=with_cost)
+    J, grads = gradients(params, X, Y, net, with_cost=with_cost)
     updates, state = optimizer.update(grads, state, params)
     return apply_updates(params, updates), state, J

@@ -296,7 +296,10 @@ class PortnetClassifier(ClassifierMixin, _Portnet):
             xp = aac.array_namespace(y)
             if y.ndim != 1:
                 raise ValueError(f"y must be 1-D class labels, got shape {tuple(y.shape)}")
-            return xp.unique_values(y)
+            classes = xp.unique_values(y)
+            if not isinstance(classes.shape[0], int):  # a lazy library (Dask): size unknown
+                classes = xp.asarray(to_numpy(classes), device=aac.device(y))
+            return classes
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
         classes = np.unique(y)

@@ -193,6 +193,7 @@ def train(
     iterations: int | None = None,
     epochs: int | None = None,
     batch_size: int | None = None,
+    chunks: int | None = None,
     l2: float = 0.0,
     init: str = "auto",
     seed: int | None = 0,
@@ -247,7 +248,12 @@ def train(
         Number of passes over the training data (``ceil(m / batch_size)`` updates each).
     batch_size : int, optional
         Mini-batch size; None is the full batch, as in the course. Batches are drawn from a
-        permutation of the training samples made anew every epoch from ``seed``.
+        permutation of the training samples made anew every epoch from ``seed``. On Dask a
+        batch is a whole chunk of ``batch_size`` rows, the chunks visited in an order drawn
+        anew every epoch.
+    chunks : int, optional
+        Dask only: rows per chunk of ``X`` and ``y`` (default: ``X``'s own chunks, or dask's
+        automatic ones for NumPy input; ``batch_size`` with mini-batches).
     l2 : float
         L2 strength λ: the cost gains ``λ/(2m)·Σ‖W‖²``, each ``dW`` gains ``λW/m`` (``m`` is
         the batch size).
@@ -344,10 +350,12 @@ def train(
     if X.shape[0] == 0 or X.shape[1] == 0:
         raise ValueError(f"X must have at least one sample and one feature, got {tuple(X.shape)}")
     be = dataclasses.replace(be, device=aac.device(X))
+    rows = _chunk_rows(be, chunks, batch_size)
+    (X,) = be.samples(X, rows=rows)  # Dask: chunked and persisted, read from its source once
     check_finite(be, be.xp, X, "X")  # one host read, before any training
     m = X.shape[0]
     chosen_loss, targets = inspect_targets(be, y, m, loss)
-    Y = encode(be, y, targets, dtype, m)  # (m, n_L)
+    X, Y = be.samples(X, encode(be, y, targets, dtype, m))  # Y: (m, n_L), chunked like X
     net = Network(hidden_act, chosen_loss, l2)
 
     if params is not None:
@@ -366,6 +374,8 @@ def train(
     Xv = Yv = None
     if early_stopping:
         X, Y, Xv, Yv = _split(be, X, Y, validation_fraction, splitting)
+        X, Y = be.samples(X, Y, rows=rows)
+        Xv, Yv = be.samples(Xv, Yv)
     m_fit = X.shape[0]
     batch = m_fit if batch_size is None else min(batch_size, m_fit)
     per_epoch = math.ceil(m_fit / batch)
@@ -410,6 +420,24 @@ def train(
     return loop.model(theta, n_steps=loop.steps, stop_reason=stop_reason, best_step=best_step)
 
 
+def _chunk_rows(be: Backend, chunks: Any, batch_size: int | None) -> int | None:
+    """Rows per chunk for Dask's data (None: as they come); ``chunks`` elsewhere: an error."""
+    if chunks is None:
+        return batch_size if be.batches_are_chunks else None
+    chunks = _positive_int("chunks", chunks)
+    if not be.batches_are_chunks:
+        raise ValueError(
+            f"chunks= splits the data of backend 'dask'; backend {be.name!r} takes no chunks "
+            f"(got chunks={chunks})"
+        )
+    if batch_size is not None and chunks != batch_size:
+        raise ValueError(
+            f"on Dask a mini-batch is a whole chunk: give chunks equal to batch_size, or only "
+            f"one of them (got chunks={chunks}, batch_size={batch_size})"
+        )
+    return chunks
+
+
 def _resume(
     loop: _Loop, path: Any, theta: Params, shuffling: np.random.Generator
 ) -> tuple[Params, Any, int]:
@@ -433,11 +461,14 @@ def _advance(
     *,
     net: Network,
     optimizer: Optimizer,
+    gradients: Callable[..., Any] = network.cost_and_gradients,
     report: bool = True,
 ) -> tuple[tuple[Params, Any], Array | None]:
     """One step on the whole batch: ``(params, state) -> (params, state)``, and its cost
     (computed only when it will be ``report``-ed)."""
-    theta, state, J = train_step(*carry, X, Y, net, optimizer, with_cost=report)
+    theta, state, J = train_step(
+        *carry, X, Y, net, optimizer, with_cost=report, gradients=gradients
+    )
     return (theta, state), J
 
 
@@ -449,12 +480,13 @@ def _advance_batch(
     *,
     net: Network,
     optimizer: Optimizer,
+    gradients: Callable[..., Any] = network.cost_and_gradients,
 ) -> tuple[tuple[Params, Any], Array]:
     """One step on the mini-batch ``rows`` of ``(X, Y)``, gathered inside the compiled step."""
     xp = array_namespace(X)
     Xb, Yb = xp.take(X, rows, axis=0), xp.take(Y, rows, axis=0)
     # a batch's cost is never read: the loop reads the whole training set's at log points
-    return _advance(carry, Xb, Yb, net=net, optimizer=optimizer, report=False)
+    return _advance(carry, Xb, Yb, net=net, optimizer=optimizer, gradients=gradients, report=False)
 
 
 @dataclasses.dataclass
@@ -496,7 +528,7 @@ class _Loop:
 
     def model(self, theta: Params, **info: Any) -> Model:
         return Model(
-            theta,
+            self.be.from_working(theta),
             self.net,
             self.be,
             dtype=self.dtype,
@@ -521,7 +553,8 @@ class _Loop:
         be = self.be
         cost = be.compile(network.cost, net=self.net)
         self._validation_loss = be.compile(network.cost, net=self.net._replace(l2=0.0))
-        state = self.opt.init(theta) if state is None else state
+        theta = be.to_working(theta)
+        state = self.opt.init(theta) if state is None else be.to_working(state)
         self._shuffling = shuffling
         if batch >= X.shape[0]:
             theta, reason = self._run_full(theta, state, X, Y, iterations, log_every, start)
@@ -554,7 +587,8 @@ class _Loop:
         start: int,
     ) -> tuple[Params, str | None]:
         """Full batch: the steps between two log points run as one call (one program on JAX)."""
-        run = self.be.compile_repeat(_advance, net=self.net, optimizer=self.opt)
+        be = self.be
+        run = be.compile_repeat(_advance, net=self.net, optimizer=self.opt, gradients=be.gradients)
         for i in range(start, iterations, log_every):
             before = theta
             n = min(log_every, iterations - i)
@@ -580,26 +614,41 @@ class _Loop:
         cost: Callable[..., Array],
         start: int,
     ) -> tuple[Params, str | None]:
-        """Mini-batches: one compiled step per batch, its rows gathered inside the step."""
+        """Mini-batches: one compiled step per batch, its rows gathered inside the step.
+
+        Where batches are whole chunks (Dask), the permutation is one of the chunks, and a
+        batch is the chunk's rows, sliced (no gather across chunks).
+        """
         be = self.be
-        step = be.compile(_advance_batch, net=self.net, optimizer=self.opt)
+        chunked = be.batches_are_chunks
+        step = be.compile(
+            _advance if chunked else _advance_batch,
+            net=self.net,
+            optimizer=self.opt,
+            gradients=be.gradients,
+        )
         m = X.shape[0]
         host_order = self._resumed_order
-        order = None if host_order is None else be.asarray(host_order)
+        order = None if host_order is None or chunked else be.asarray(host_order)
         for i in range(start, iterations):
             k, logging = i % per_epoch, i % log_every == 0
             if logging and i > start:  # before this epoch's permutation is drawn
                 self._save_checkpoint(i, theta, state, host_order if k else None)
             if k == 0:  # a new epoch: one permutation, one host-to-device copy
-                host_order = self._shuffling.permutation(m)
-                order = be.asarray(host_order)
+                host_order = self._shuffling.permutation(per_epoch if chunked else m)
+                order = None if chunked else be.asarray(host_order)
             if logging:
                 reason = self._log(i, theta, be.read(cost(theta, X, Y)))  # the whole set
                 if reason is not None:
                     self.steps = i
                     return theta, reason
-            rows = order[k * batch : min((k + 1) * batch, m)]  # (≤ batch,)
-            (theta, state), _ = step((theta, state), X, Y, rows)
+            if chunked:  # chunk host_order[k]: rows [c·batch, (c+1)·batch)
+                c = int(host_order[k])
+                part = slice(c * batch, min((c + 1) * batch, m))
+                (theta, state), _ = step((theta, state), X[part, :], Y[part, :], report=False)
+            else:
+                rows = order[k * batch : min((k + 1) * batch, m)]  # (≤ batch,)
+                (theta, state), _ = step((theta, state), X, Y, rows)
             self.current = (theta, i + 1)
         return theta, None
 

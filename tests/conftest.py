@@ -4,11 +4,19 @@ Every backend portnet supports is listed once; a test that takes ``backend`` (or
 and ``dtype`` runs on every installed backend × {float32, float64}, with ids such as
 ``torch-float32``.  A backend that is not installed, or CuPy without a CUDA device, is
 skipped with the reason printed (``pytest -ra``) — never counted as passed.
+
+``pytest --only-backend NAME`` (how ``nox -s tests`` runs every session but NumPy's) runs
+only the tests that touch backend NAME: those whose ``backend`` is NAME, whose id names it
+(``...-jax`` autodiff references, tests/test_dask.py) or that are marked
+``@pytest.mark.backends(NAME, ...)``; the rest, NumPy's, run once, in ``tests(numpy)``.
+A test that calls :func:`require` for a backend it does not touch by that rule fails where
+the backend is missing, instead of being skipped there and deselected where it is present.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 
 # A second host device for JAX device-placement tests; must be set before JAX is imported.
@@ -37,8 +45,54 @@ if os.environ.get("PORTNET_TEST_GPU") == "1":  # `nox -s gpu`: new torch tensors
     torch.set_default_device("cuda")
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--only-backend",
+        choices=BACKENDS,
+        default=None,
+        help="run only the tests that touch this backend (see tests/conftest.py)",
+    )
+
+
+def touches(item: pytest.Item, name: str) -> bool:
+    """Whether test ``item`` touches backend ``name``: its ``backend`` parameter, its id or
+    its ``backends`` mark names it."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and callspec.params.get("backend") == name:
+        return True
+    marked = {b for mark in item.iter_markers("backends") for b in mark.args}
+    return name in marked or name in item.nodeid
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    name = config.getoption("only_backend")
+    if name is None:
+        return
+    keep = [item for item in items if touches(item, name)]
+    config.hook.pytest_deselected(items=[item for item in items if not touches(item, name)])
+    items[:] = keep
+
+
+_RUNNING: list[pytest.Item] = []  # the test being run, for require()
+
+
+@pytest.fixture(autouse=True)
+def _running(request: pytest.FixtureRequest):
+    _RUNNING[:] = [request.node]
+    yield
+    _RUNNING.clear()
+
+
 def require(name: str) -> None:
     """Skip (with the reason) unless backend ``name`` can run here."""
+    # missing here and not touched by the test: skipped here, deselected in tests(name)
+    untouched = name != "cupy" and _RUNNING and not touches(_RUNNING[0], name)
+    if untouched and importlib.util.find_spec(name) is None:
+        pytest.fail(
+            f"{_RUNNING[0].nodeid} needs backend {name!r}, but neither takes it as its "
+            f"backend, names it in its id, nor is marked @pytest.mark.backends({name!r}): "
+            f"`pytest --only-backend {name}` (nox -s tests) would never run it"
+        )
     if name == "cupy":
         cupy = pytest.importorskip("cupy", reason="CuPy is not installed (no GPU backend here)")
         if not cupy.is_available():
@@ -64,6 +118,13 @@ def xp(backend: str):
 @pytest.fixture(params=DTYPES)
 def dtype(request: pytest.FixtureRequest) -> str:
     return request.param
+
+
+def skip_dask_minibatches(backend: str, options: dict) -> None:
+    """Dask's mini-batches are whole chunks, not NumPy's shuffled rows: no agreement to test
+    (tests/test_dask.py checks them against a reference of their own)."""
+    if backend == "dask" and options.get("batch_size") is not None:
+        pytest.skip("Dask's mini-batches are whole chunks, checked in tests/test_dask.py")
 
 
 def host(x) -> np.ndarray:

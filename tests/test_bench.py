@@ -21,8 +21,21 @@ def bench(monkeypatch):
         sys.modules.pop(name, None)
 
 
-def test_quick_benchmark_runs_and_reports(bench, tmp_path, capsys):
-    assert bench.main(["--quick", "--out", str(tmp_path)]) == 0
+#: each backend's benchmark run: portnet on it, the hand-written loop and that library's peers
+PEERS_OF = {
+    "numpy": ("sklearn", "sklearn-partial_fit"),
+    "jax": ("jax-grad",),
+    "torch": ("torch-nn",),
+}
+
+
+@pytest.mark.parametrize("backend", list(PEERS_OF), indirect=True)
+def test_quick_benchmark_runs_and_reports(backend, bench, tmp_path, capsys):
+    names = ["seeds-numpy", f"portnet-{backend}", *PEERS_OF[backend]]
+    if backend != "numpy":
+        names.append("portnet-numpy")  # the planar run's goals compare with it
+    argv = ["--quick", "--contenders", ",".join(names), "--out", str(tmp_path)]
+    assert bench.main(argv) == 0
     out = capsys.readouterr().out
     assert "## goals" in out
     report = json.loads((tmp_path / "bench.json").read_text())
@@ -33,6 +46,7 @@ def test_quick_benchmark_runs_and_reports(bench, tmp_path, capsys):
         rows = {r["contender"]: r for r in result["rows"]}
         assert rows["seeds-numpy"]["ratio"] == pytest.approx(1.0)
         assert rows["portnet-numpy"]["step_s"] > 0
+        assert rows[f"portnet-{backend}"]["step_s"] > 0  # installed here: timed, not missing
         for row in rows.values():
             if "missing" in row:  # listed with the reason, never with figures
                 assert "step_s" not in row
@@ -40,7 +54,8 @@ def test_quick_benchmark_runs_and_reports(bench, tmp_path, capsys):
             else:
                 assert row["samples_per_s"] > 0
                 assert row["gflops"] > 0
-    assert any(r["contender"] == "portnet-numpy" for r in report["planar_run"]["float32"])
+    planar = {r["contender"] for r in report["planar_run"]["float32"]}
+    assert {"portnet-numpy", f"portnet-{backend}"} <= planar
     markdown = (tmp_path / "bench.md").read_text()
     assert "| contender | time / step | × seeds loop |" in markdown
 

@@ -12,7 +12,7 @@ import pytest
 import portnet
 from portnet.cli import backends_report, main
 
-from .conftest import importable
+from .conftest import importable, require
 
 
 @pytest.fixture(autouse=True)
@@ -51,6 +51,17 @@ def test_train_options(capsys):
     assert "dtype=float32" in out
     assert len(re.findall(r"Cost after iteration", out)) == 4
     assert "time: " in out
+
+
+def test_train_on_dask_in_chunks(capsys, tmp_path):
+    require("dask")
+    argv = ["train", "--backend", "dask", "--chunks", "100", "--iterations", "300"]
+    assert main([*argv, "--log-every", "100", "--out", str(tmp_path), "--no-plot"]) == 0
+    out = capsys.readouterr().out
+    assert "backend='dask'" in out
+    assert len(re.findall(r"Cost after iteration", out)) == 4
+    assert main([*argv, "--backend", "numpy"]) == 2
+    assert "chunks= splits the data of backend 'dask'" in capsys.readouterr().err
 
 
 def test_epochs_and_adam(capsys):

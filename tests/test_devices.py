@@ -110,6 +110,7 @@ def test_jax_second_device():
     assert on_name.params[0].W.device == device
 
 
+@pytest.mark.backends("array_api_strict")
 def test_no_float64_device_falls_back_to_float32():
     require("array_api_strict")
     import array_api_strict as xp
@@ -144,6 +145,7 @@ def test_jax_float64_without_x64_is_an_error_not_float32():
         jax.config.update("jax_enable_x64", True)
 
 
+@pytest.mark.backends("array_api_strict")
 def test_foreign_namespace_input_is_a_clear_error():
     require("array_api_strict")
     import array_api_strict as xp
@@ -195,6 +197,7 @@ def test_model_to_moves_parameters_and_keeps_predictions(backend, dtype):
     )
 
 
+@pytest.mark.backends("array_api_strict")
 def test_model_to_dtype_and_device_errors():
     require("array_api_strict")
     model = portnet.train(X_PLANAR, Y_PLANAR, iterations=10)
@@ -212,6 +215,7 @@ HOST_CONVERSIONS = ("__array__", "__bool__", "__complex__", "__dlpack__", "__flo
 HOST_CONVERSIONS += ("__int__", "__iter__")
 
 
+@pytest.mark.backends("array_api_strict")
 @pytest.mark.parametrize(
     ("options", "reads_per_log_point"),
     [
@@ -295,6 +299,7 @@ def test_auto_falls_back_to_numpy_without_a_gpu_and_says_why(monkeypatch, caplog
     assert "jax: " in line
 
 
+@pytest.mark.backends("cupy", "jax", "torch")
 def test_auto_picks_a_usable_gpu(monkeypatch):
     monkeypatch.delenv(ENV_VAR, raising=False)
     usable = _usable_gpus()
@@ -313,6 +318,7 @@ def test_environment_variable_sets_the_default_backend(backend, monkeypatch):
     assert explicit.backend == "numpy"  # an explicit choice wins over the variable
 
 
+@pytest.mark.backends("torch")
 def test_environment_variable_does_not_override_the_inputs_namespace(monkeypatch):
     require("torch")
     import torch

@@ -160,7 +160,7 @@ CASES = {
     "unknown backend": (
         train(backend="mxnet"),
         ValueError,
-        "unknown backend 'mxnet'; expected one of ['numpy', 'cupy', 'jax', 'torch', 'array_api_strict'], 'auto'",
+        "unknown backend 'mxnet'; expected one of ['numpy', 'cupy', 'jax', 'torch', 'array_api_strict', 'dask'], 'auto'",
     ),
     "unknown dtype": (
         train(dtype="float16"),
@@ -218,17 +218,17 @@ CASES = {
         "params do not fit: expected layer sizes 2-5-1",
     ),
     # -- where the data lives
-    "X and y on two devices": (
+    "X and y on two array_api_strict devices": (
         lambda: portnet.train(*_strict(X), *_strict(Y, device="device1")),
         ValueError,
         "X is on device",
     ),
-    "X and y of two libraries": (
+    "X and y of two libraries (array_api_strict, torch)": (
         lambda: portnet.train(*_strict(X), _torch(Y)),
         TypeError,
         "give y in X's array library (or as NumPy)",
     ),
-    "float64 where there is none": (
+    "float64 where array_api_strict has none": (
         lambda: portnet.train(
             *_strict(X.astype(np.float32), Y, device="no_float64"), dtype="float64"
         ),
@@ -256,7 +256,7 @@ CASES = {
         AttributeError,
         "predict_proba needs a classifier; this model was trained with loss 'squared_error'",
     ),
-    "predict, other library": (
+    "predict, array_api_strict input to a numpy model": (
         lambda: _model().predict(*_strict(X)),
         TypeError,
         "but the model lives on backend 'numpy'; pass numpy or NumPy arrays",
@@ -276,7 +276,9 @@ CASES = {
 
 
 def _torch(a):
-    torch = pytest.importorskip("torch", reason="backend 'torch' is not installed")
+    require("torch")
+    import torch
+
     return torch.asarray(a)
 
 

@@ -192,6 +192,7 @@ def test_the_file_holds_no_pickles(tmp_path, planar):
     assert meta["trained_on"] == {"backend": "numpy", "device": "cpu"}
 
 
+@pytest.mark.backends("array_api_strict")
 def test_load_on_a_device(tmp_path, planar):
     require("array_api_strict")
     import array_api_strict as strict

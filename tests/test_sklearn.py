@@ -21,7 +21,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 import portnet  # noqa: E402
 from portnet.sklearn import PortnetClassifier, PortnetRegressor  # noqa: E402
 
-from .conftest import host, on  # noqa: E402
+from .conftest import host, on, require  # noqa: E402
 
 # Small and quick, but enough to pass the checks that test learning (accuracy > 0.83 on
 # blobs, R² > 0.5 on a regression problem).
@@ -158,8 +158,9 @@ def test_arrays_of_every_backend_train_there_and_come_back_there(backend, planar
     assert type(reg.predict(Xb)) is type(Xb)
 
 
+@pytest.mark.backends("array_api_strict")
 def test_a_device_is_kept_through_fit_and_predict(planar):
-    pytest.importorskip("array_api_strict", reason="backend 'array_api_strict' is not installed")
+    require("array_api_strict")
     import array_api_strict as strict
 
     X, y = planar
