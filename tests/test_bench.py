@@ -56,8 +56,27 @@ def test_quick_benchmark_runs_and_reports(backend, bench, tmp_path, capsys):
                 assert row["gflops"] > 0
     planar = {r["contender"] for r in report["planar_run"]["float32"]}
     assert {"portnet-numpy", f"portnet-{backend}"} <= planar
+    for goal in report["goals"]:  # each with its rounds' spread
+        assert goal["rounds_low"] <= goal["rounds_high"]
+        assert goal["clear"] in (True, False)
     markdown = (tmp_path / "bench.md").read_text()
     assert "| contender | time / step | × seeds loop |" in markdown
+
+
+def test_a_goal_is_clear_only_when_every_round_agrees(bench):
+    def at_most_one(v):
+        return v <= 1.0
+
+    clear = bench.Check("x ≤ 1", 0.9, 0.85, 0.95, at_most_one)
+    noisy = bench.Check("x ≤ 1", 0.97, 0.9, 1.04, at_most_one)
+    missed = bench.Check("x ≤ 1", 1.1, 1.02, 1.2, at_most_one)
+    assert (clear.met, clear.clear) == (True, True)
+    assert (noisy.met, noisy.clear) == (True, False)
+    assert (missed.met, missed.clear) == (False, True)
+    assert "within this machine's noise" in noisy.line()
+    assert "noise" not in clear.line()
+    summary = bench._summary([clear, noisy, missed])
+    assert summary.startswith("2 met (1 in every round), 1 missed (1 in every round)")
 
 
 def test_flop_count(bench):
