@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from bench import _fmt_time  # benchmarks/bench.py, beside this file
 
 import portnet
 
@@ -118,8 +119,7 @@ def _markdown_one(name: str, m: int, rows: list[dict]) -> str:
         "| --- | --- | --- | --- |",
     ]
     for r in rows:
-        t = r["step_s"]
-        shown = f"{t * 1e3:.1f} ms" if t >= 1e-3 else f"{t * 1e6:.0f} µs"
+        shown = _fmt_time(r["step_s"])
         lines.append(f"| {r['how']} | {r['chunks'] or '—'} | {shown} | {r['ratio']:.2f}× |")
     return "\n".join(lines) + "\n"
 

@@ -628,6 +628,9 @@ class _Loop:
             gradients=be.gradients,
         )
         m = X.shape[0]
+        # Dask: chunk c is rows [c·batch, (c+1)·batch), sliced once for the whole run
+        edges = [(c * batch, min((c + 1) * batch, m)) for c in range(per_epoch)] if chunked else []
+        blocks = [(X[a:b, :], Y[a:b, :]) for a, b in edges]
         host_order = self._resumed_order
         order = None if host_order is None or chunked else be.asarray(host_order)
         for i in range(start, iterations):
@@ -642,10 +645,8 @@ class _Loop:
                 if reason is not None:
                     self.steps = i
                     return theta, reason
-            if chunked:  # chunk host_order[k]: rows [c·batch, (c+1)·batch)
-                c = int(host_order[k])
-                part = slice(c * batch, min((c + 1) * batch, m))
-                (theta, state), _ = step((theta, state), X[part, :], Y[part, :], report=False)
+            if chunked:  # chunk host_order[k]
+                (theta, state), _ = step((theta, state), *blocks[host_order[k]], report=False)
             else:
                 rows = order[k * batch : min((k + 1) * batch, m)]  # (≤ batch,)
                 (theta, state), _ = step((theta, state), X, Y, rows)
