@@ -129,11 +129,15 @@ def cost_and_gradients(
         grads.append(Layer(dW, ones @ dZ))  # db: (m,) @ (m, n_l) -> (n_l,)
         if l:
             Z_prev = cache[l - 1][1]  # (m, n_{l-1}); A_prev = g(Z_prev)
-            # dA_{l-1} = dZ_l @ W_l; with a single unit (n_l = 1) this is an outer product,
-            # which BLAS runs as a matrix product of inner dimension 1, far below its speed:
-            # broadcasting (m, 1) * (1, n_{l-1}) gives the same numbers.
-            dA = dZ * W if W.shape[0] == 1 else dZ @ W  # (m, n_{l-1})
-            dZ = net.activation.backprop(dA, Z_prev, A_prev)  # dA ∘ g'(Z_prev): (m, n_{l-1})
+            # dZ_{l-1} = dA ∘ g'(Z_prev), dA = dZ @ W: (m, n_{l-1}). A_prev (a hidden
+            # activation: l ≥ 1) is read for the last time here, so backprop may write into it.
+            # With a single unit (n_l = 1) dA is an outer product, which BLAS runs as a matrix
+            # product of inner dimension 1, far below its speed: it is handed over as its two
+            # factors, (m, 1) and (1, n_{l-1}), and need not be made at all.
+            if W.shape[0] == 1:
+                dZ = net.activation.backprop_outer(dZ, W, Z_prev, A_prev)
+            else:
+                dZ = net.activation.backprop(dZ @ W, Z_prev, A_prev)
     return J, tuple(reversed(grads))
 
 

@@ -92,3 +92,41 @@ def test_sizes_choose_the_nets_and_unknown_ones_are_refused(bench, tmp_path, cap
     with pytest.raises(SystemExit):
         bench.main([*args, "--sizes", "3-3-3"])
     assert "unknown sizes ['3-3-3']" in capsys.readouterr().err
+
+
+def test_no_contender_is_timed_right_after_another(bench, monkeypatch):
+    """Between two contenders' timings there is a pause (``--settle``): worker threads the
+    previous one left spinning (OpenBLAS's, OpenMP's) would otherwise slow the next one."""
+    calls = []
+
+    class Fake:
+        def __init__(self, name):
+            self.name = name
+
+        def run(self, steps):
+            calls.append(self.name)
+
+        def matmuls(self):
+            return lambda: calls.append(self.name)
+
+    monkeypatch.setattr(bench.contenders, "make", lambda name, *args: Fake(name))
+    monkeypatch.setattr(bench, "_settle", lambda: calls.append("pause"))
+    names = ["seeds-numpy", "portnet-numpy", "torch-nn"]
+    bench.measure((3, 2, 1), 8, "float32", names, rounds=3, target=0.0)
+    timed = calls[calls.index("pause") :]  # after the warm-up
+    previous = None
+    for call in timed:
+        if call == "pause":
+            previous = None
+        else:
+            assert previous in (None, call), f"{call} ran right after {previous}: {timed}"
+            previous = call
+    # a pause before each round's timing of each contender, before its products' warm-up
+    # and before each round of its products
+    assert timed.count("pause") == len(names) * (3 + 1 + 3)
+
+
+def test_settle_must_not_be_negative(bench, capsys):
+    with pytest.raises(SystemExit):
+        bench.main(["--quick", "--settle", "-1"])
+    assert "--settle must be >= 0 seconds, got -1.0" in capsys.readouterr().err

@@ -93,6 +93,35 @@ def test_activation_values_are_the_course_formulas():
     assert_close(activations.identity(z), z)
 
 
+@pytest.mark.parametrize("outer", [False, True], ids=["dA", "dA=col·row"])
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_activation_backprop_is_dA_times_the_derivative(backend, dtype, name: str, outer: bool):
+    """``backprop(dA, z, a)`` and ``backprop_outer(col, row, z, a)`` (tanh's and sigmoid's
+    written in place, into ``dA`` or the dead activation ``a``) give ``dA ∘ g'(z)``, in the
+    backend's namespace and dtype, and leave ``z`` alone (ReLU's derivative reads it)."""
+    be = on(backend)
+    dt = be.dtype(dtype)
+    g = activations.get_activation(name)
+    rng = np.random.default_rng(3)
+    z_host = np.concatenate([np.linspace(-4, -0.05, 20), np.linspace(0.05, 4, 20)]).reshape(8, 5)
+    col, row = rng.standard_normal((8, 1)), rng.standard_normal((1, 5))
+    dA_host = col * row if outer else rng.standard_normal((8, 5))
+    z = be.asarray(z_host, dt)
+    a = g.forward(z)
+    expected = host(be.asarray(dA_host, dt)) * host(g.derivative(z, a))
+    if outer:
+        got = g.backprop_outer(be.asarray(col, dt), be.asarray(row, dt), z, g.forward(z))
+    else:
+        got = g.backprop(be.asarray(dA_host, dt), z, g.forward(z))
+    assert type(got) is type(z)
+    assert got.dtype == dt
+    assert got.shape == z.shape
+    # float32: dA·(1 − a²) loses digits where tanh saturates, however it is written
+    rtol = 1e-13 if dtype == "float64" else 1e-5
+    assert_close(host(got), expected, rtol=rtol, atol=rtol)
+    np.testing.assert_array_equal(host(z), host(be.asarray(z_host, dt)))
+
+
 # -- backpropagation vs finite differences --------------------------------------------------------
 def numeric_gradient(params, X, Y, net, h=1e-6) -> np.ndarray:
     """d cost / d θ by central finite differences (flattened as :func:`flatten`)."""
