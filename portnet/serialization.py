@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._backend import _is_array, resolve_backend, to_numpy
+from ._backend import _is_array, _tree_map, resolve_backend, to_numpy
 from ._targets import Targets
 from .activations import ACTIVATIONS, get_activation
 from .losses import LOSSES, get_loss
@@ -276,14 +276,6 @@ def _leaves(tree: Any) -> list[Any]:
     return [tree]
 
 
-def _fill(template: Any, leaves: list[Any]) -> Any:
-    """``template``'s structure (named tuples, tuples) with ``leaves`` in order."""
-    if isinstance(template, tuple):
-        children = [_fill(child, leaves) for child in template]
-        return type(template)(*children) if hasattr(template, "_fields") else tuple(children)
-    return leaves.pop(0)
-
-
 def write_checkpoint(
     path: str | os.PathLike[str], model: Model, state: Any, shuffling: Any, order: Any
 ) -> Path:
@@ -312,6 +304,7 @@ def read_checkpoint(
     n = len(_leaves(template))
     if any(f"state{j}" not in arrays for j in range(n)):
         raise ValueError(f"{path} holds the state of another optimiser than this one")
-    state = _fill(template, [be.asarray(arrays[f"state{j}"], model.dtype) for j in range(n)])
+    leaves = (be.asarray(arrays[f"state{j}"], model.dtype) for j in range(n))
+    state = _tree_map(lambda _: next(leaves), template)  # template's structure, in order
     rng = json.loads(str(arrays["checkpoint"]))["rng"]
     return model, state, rng, arrays.get("order")
