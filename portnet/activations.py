@@ -16,7 +16,7 @@ from typing import Any
 
 from array_api_compat import is_writeable_array
 
-from ._namespace import array_namespace
+from ._namespace import array_namespace, into
 
 Array = Any
 
@@ -55,6 +55,11 @@ class Activation:
         ``dZ = backward_outer(col, row, z, a)``, ``(col * row) * derivative(z, a)`` (up to
         rounding) for ``col`` of shape ``(m, 1)`` and ``row`` ``(1, n)``, allowed to
         overwrite ``a``. Default: ``backward(col * row, z, a)``.
+    forward_into : callable, optional
+        ``a = forward_into(z)``, ``forward(z)`` (the same numbers) allowed to write into
+        ``z``, which backpropagation then hands back as ``z`` holding ``a``: only for an
+        activation whose ``derivative`` and ``backward`` read ``a`` alone. Default:
+        ``forward``.
     """
 
     name: str
@@ -65,8 +70,17 @@ class Activation:
     backward_outer: Callable[[Array, Array, Array, Array], Array] | None = field(
         default=None, repr=False
     )
+    forward_into: Callable[[Array], Array] | None = field(default=None, repr=False)
 
     def __call__(self, z: Array) -> Array:
+        return self.forward(z)
+
+    def activate(self, z: Array) -> Array:
+        """``g(z)`` of a hidden layer's pre-activation ``z``, a fresh array read afterwards
+        only by :meth:`backprop`: written into ``z``'s memory where the activation and the
+        array library allow it (see ``forward_into``), saving an allocation per layer."""
+        if self.forward_into is not None:
+            return self.forward_into(z)
         return self.forward(z)
 
     def backprop(self, dA: Array, z: Array, a: Array) -> Array:
@@ -159,6 +173,11 @@ def _tanh(z: Array) -> Array:
     return array_namespace(z).tanh(z)
 
 
+def _tanh_into(z: Array) -> Array:
+    # tanh' = 1 − a² reads a alone: z may hold a
+    return into(array_namespace(z).tanh, z, writable=_writable(z))
+
+
 def _tanh_derivative(z: Array, a: Array) -> Array:
     return 1 - a * a
 
@@ -228,6 +247,7 @@ tanh = Activation(
     _tanh_derivative,
     backward=_tanh_backward,
     backward_outer=_tanh_backward_outer,
+    forward_into=_tanh_into,
 )
 relu = Activation("relu", _relu, _relu_derivative)
 identity = Activation("identity", _identity, _identity_derivative)

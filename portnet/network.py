@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from ._namespace import array_namespace
+from ._namespace import array_namespace, sums_by_product
 from .activations import Activation, add_into
 from .losses import Loss
 
@@ -72,7 +72,9 @@ def _forward(params: Params, X: Array, net: Network) -> tuple[Array, list[tuple[
     for l, (W, b) in enumerate(params):
         Z = add_into(A @ W.T, b)  # (m, n_{l-1}) @ (n_{l-1}, n_l) + (n_l,) -> (m, n_l)
         cache.append((A, Z))
-        A = (net.loss.output if l == last else net.activation).forward(Z)  # (m, n_l)
+        # a hidden Z is read again only by backprop, through its activation: activate may
+        # write A into Z's memory (tanh; Z then holds A); the output's Z is the loss's input
+        A = net.loss.output.forward(Z) if l == last else net.activation.activate(Z)  # (m, n_l)
     return A, cache
 
 
@@ -116,9 +118,8 @@ def cost_and_gradients(
     Z = cache[-1][1]
     J = net.loss.value(Z, Y) + _l2_cost(params, m, net.l2) if with_cost else None
     dZ = net.loss.gradient(Z, A, Y)  # (m, n_L)
-    # db = Σ_i dZ_i as 1ᵀ·dZ: a matrix-vector product, which BLAS runs faster than NumPy's
-    # sum over the sample axis, above all for narrow layers (few units: short inner loops)
-    ones = xp.ones_like(dZ[:, 0])  # (m,); on Dask chunked like dZ's rows
+    # db = Σ_i dZ_i, as 1ᵀ·dZ (a matrix-vector product) where that is the faster way
+    ones = xp.ones_like(dZ[:, 0]) if sums_by_product(xp) else None  # (m,); Dask: dZ's chunks
     grads = []
     for l in range(len(params) - 1, -1, -1):
         W = params[l].W  # (n_l, n_{l-1})
@@ -126,9 +127,10 @@ def cost_and_gradients(
         dW = dZ.T @ A_prev  # (n_l, m) @ (m, n_{l-1}) -> (n_l, n_{l-1})
         if net.l2:
             dW = dW + (net.l2 / m) * W
-        grads.append(Layer(dW, ones @ dZ))  # db: (m,) @ (m, n_l) -> (n_l,)
+        db = xp.sum(dZ, axis=0) if ones is None else ones @ dZ  # (m,) @ (m, n_l) -> (n_l,)
+        grads.append(Layer(dW, db))
         if l:
-            Z_prev = cache[l - 1][1]  # (m, n_{l-1}); A_prev = g(Z_prev)
+            Z_prev = cache[l - 1][1]  # (m, n_{l-1}); A_prev = g(Z_prev), maybe in its memory
             # dZ_{l-1} = dA ∘ g'(Z_prev), dA = dZ @ W: (m, n_{l-1}). A_prev (a hidden
             # activation: l ≥ 1) is read for the last time here, so backprop may write into it.
             # With a single unit (n_l = 1) dA is an outer product, which BLAS runs as a matrix

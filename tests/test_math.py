@@ -122,6 +122,28 @@ def test_activation_backprop_is_dA_times_the_derivative(backend, dtype, name: st
     np.testing.assert_array_equal(host(z), host(be.asarray(z_host, dt)))
 
 
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_activate_is_forward_and_backprop_reads_a_alone(backend, dtype, name: str):
+    """``activate(z)`` (a hidden layer's activation, tanh's written into ``z``) gives the
+    numbers of ``forward(z)``, and backpropagation handed the ``z`` it may have overwritten
+    still gives ``dA ∘ g'(z)`` of the original ``z``."""
+    be = on(backend)
+    dt = be.dtype(dtype)
+    g = activations.get_activation(name)
+    z_host = np.concatenate([np.linspace(-4, -0.05, 20), np.linspace(0.05, 4, 20)]).reshape(8, 5)
+    dA_host = np.random.default_rng(4).standard_normal((8, 5))
+    original = be.asarray(z_host, dt)
+    expected = host(be.asarray(dA_host, dt)) * host(g.derivative(original, g.forward(original)))
+    z = be.asarray(z_host, dt) + 0  # a fresh array, as the forward pass makes it
+    a = g.activate(z)
+    np.testing.assert_array_equal(host(a), host(g.forward(original)))
+    if backend == "numpy" and name == "tanh":
+        assert np.shares_memory(a, z)  # no allocation: the point of activate
+    got = g.backprop(be.asarray(dA_host, dt), z, a)
+    rtol = 1e-13 if dtype == "float64" else 1e-5
+    assert_close(host(got), expected, rtol=rtol, atol=rtol)
+
+
 # -- backpropagation vs finite differences --------------------------------------------------------
 def numeric_gradient(params, X, Y, net, h=1e-6) -> np.ndarray:
     """d cost / d θ by central finite differences (flattened as :func:`flatten`)."""

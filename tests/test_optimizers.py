@@ -93,6 +93,29 @@ def test_update_matches_hand_computation(backend, dtype, case):
     np.testing.assert_allclose(got, reference(rule), rtol=rtol, atol=rtol)
 
 
+@pytest.mark.parametrize("case", CASES)
+def test_step_gives_the_numbers_of_update_then_apply_updates(backend, dtype, case):
+    """``Optimizer.step`` (plain SGD's written directly as θ − α·g) is bit for bit
+    ``update`` followed by ``apply_updates``, and leaves its arguments alone."""
+    be = on(backend)
+    dt = be.dtype(dtype)
+    optimizer, _ = CASES[case]
+    params = as_params(be, dt, THETA0)
+    start = flat_params(params)
+    two_part = fused = (params, optimizer.init(params))
+    for g in GRADS:
+        grads = as_params(be, dt, g)
+        given = flat_params(grads)
+        updates, state = optimizer.update(grads, two_part[1], two_part[0])
+        two_part = (optimizers.apply_updates(two_part[0], updates), state)
+        fused = optimizer.step(fused[0], grads, fused[1])
+        np.testing.assert_array_equal(flat_params(fused[0]), flat_params(two_part[0]))
+        assert float(host(fused[1].count)) == float(host(two_part[1].count))
+        np.testing.assert_array_equal(flat_params(grads), given)
+    np.testing.assert_array_equal(flat_params(params), start)
+    assert (optimizer.apply is not None) == case.startswith("sgd")
+
+
 def test_update_is_pure(backend):
     be = on(backend)
     dt = be.dtype("float64")
