@@ -95,6 +95,9 @@ class PeakMemory:
 #: those of the contender timed just before steal the CPU from the next one (a torch product
 #: started right after a NumPy one took 100 ms instead of 60 here); idle first, each
 #: contender is timed on a quiet machine whatever the order of the round
+#: the planar run is short (a few seconds a round for every contender) and the machine's noise
+#: comes in bursts of seconds: it gets more rounds than the larger nets, for a steadier median
+PLANAR_ROUNDS = 9
 DEFAULT_SETTLE = 0.25
 SETTLE = DEFAULT_SETTLE
 
@@ -451,6 +454,13 @@ def main(argv=None):
     parser.add_argument("--dtypes", default="float32,float64")
     parser.add_argument("--contenders", default=",".join(ALL))
     parser.add_argument("--rounds", type=int, default=None, help="default 5 (quick: 2)")
+    parser.add_argument(
+        "--planar-rounds",
+        type=int,
+        default=None,
+        help=f"rounds of the planar net's whole run, a few seconds each (default "
+        f"{PLANAR_ROUNDS}, or --rounds if more; quick: --rounds)",
+    )
     parser.add_argument("--max-m", type=int, default=2**18, help="largest batch of the sweep")
     parser.add_argument("--no-sweep", action="store_true")
     parser.add_argument(
@@ -493,6 +503,10 @@ def main(argv=None):
         else ["float32"]
     )
     rounds = args.rounds or (2 if args.quick else 5)
+    for flag, value in (("--rounds", args.rounds), ("--planar-rounds", args.planar_rounds)):
+        if value is not None and value < 1:
+            parser.error(f"{flag} must be >= 1, got {value}")
+    planar_rounds = args.planar_rounds or (rounds if args.quick else max(rounds, PLANAR_ROUNDS))
     target = 0.02 if args.quick else 0.5
     sizes = QUICK_SIZES if args.quick else SIZES
     if args.sizes is not None:
@@ -511,7 +525,7 @@ def main(argv=None):
     for dtype in dtypes:
         ours = [n for n in names if n.startswith("portnet-")]
         planar[dtype] = planar_run(
-            dtype, ours, rounds=rounds, iterations=1000 if args.quick else 10_000
+            dtype, ours, rounds=planar_rounds, iterations=1000 if args.quick else 10_000
         )
         print(f"\n## planar 2-4-1, m = 400, whole run ({dtype})\n")
         for r in planar[dtype]:
@@ -545,6 +559,7 @@ def main(argv=None):
         "versions": _versions(),
         "quick": args.quick,
         "rounds": rounds,
+        "planar_rounds": planar_rounds,
         "settle_s": SETTLE,
     }
     (args.out / "bench.json").write_text(
@@ -565,6 +580,7 @@ def main(argv=None):
     md = [
         f"# portnet batch benchmark\n\n{meta['date']}; {meta['machine']}; "
         + ", ".join(f"{k} {v}" for k, v in meta["versions"].items())
+        + f"; {rounds} rounds ({planar_rounds} for the planar run), {SETTLE} s settle"
     ]
     for dtype, rows in planar.items():
         md.append(

@@ -4,6 +4,9 @@
 microseconds); inside a training step it is called for every activation and loss, which
 made it a visible share of a small network's step.  An array's namespace depends only on
 its type, so the answer is cached by type.
+
+Beside it, the two places where the math asks how a library runs best (still no backend
+imported): :func:`sums_by_product` and :func:`into`.
 """
 
 from __future__ import annotations

@@ -126,6 +126,17 @@ def test_no_contender_is_timed_right_after_another(bench, monkeypatch):
     assert timed.count("pause") == len(names) * (3 + 1 + 3)
 
 
+def test_the_planar_run_takes_its_own_rounds(bench, tmp_path, capsys):
+    args = ["--quick", "--no-sweep", "--sizes", "none", "--contenders", "portnet-numpy"]
+    assert bench.main([*args, "--planar-rounds", "3", "--out", str(tmp_path)]) == 0
+    report = json.loads((tmp_path / "bench.json").read_text())
+    assert (report["rounds"], report["planar_rounds"]) == (2, 3)
+    assert all(len(r["run_rounds"]) == 3 for r in report["planar_run"]["float32"])
+    with pytest.raises(SystemExit):
+        bench.main([*args, "--planar-rounds", "0"])
+    assert "--planar-rounds must be >= 1, got 0" in capsys.readouterr().err
+
+
 def test_settle_must_not_be_negative(bench, capsys):
     with pytest.raises(SystemExit):
         bench.main(["--quick", "--settle", "-1"])
