@@ -41,7 +41,7 @@ def sums_by_product(xp: Any) -> bool:
     product is one BLAS matrix-vector call, faster than their sum over the sample axis,
     above all for narrow layers (few units: short inner loops).  False for JAX, whose
     compiler fuses a sum into the elementwise operations that produce ``A`` and runs a
-    product as a separate kernel (the planar net's compiled step, float32: ~12 → ~10 µs).
+    product as a separate kernel (the planar net's compiled step, float32: ~13 → ~11 µs).
     """
     return not array_api_compat.is_jax_namespace(xp)
 
