@@ -95,11 +95,11 @@ class PeakMemory:
 #: those of the contender timed just before steal the CPU from the next one (a torch product
 #: started right after a NumPy one took 100 ms instead of 60 here); idle first, each
 #: contender is timed on a quiet machine whatever the order of the round
+DEFAULT_SETTLE = 0.25
+SETTLE = DEFAULT_SETTLE
 #: the planar run is short (a few seconds a round for every contender) and the machine's noise
 #: comes in bursts of seconds: it gets more rounds than the larger nets, for a steadier median
 PLANAR_ROUNDS = 9
-DEFAULT_SETTLE = 0.25
-SETTLE = DEFAULT_SETTLE
 
 
 def _settle() -> None:

@@ -11,6 +11,7 @@ imported): :func:`sums_by_product` and :func:`into`.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import array_api_compat
@@ -53,19 +54,16 @@ def into(f: Any, x: Any, *, writable: bool) -> Any:
     page faults (torch: one per 4 KiB page of a fresh array of 32 MiB or more). Elsewhere
     (JAX, array-api-strict, Dask; the standard has no ``out=``; torch under autograd) a new
     array."""
-    xp = array_namespace(x)
-    takes_out = _TAKES_OUT.get(xp)
-    if takes_out is None:
-        takes_out = _TAKES_OUT.setdefault(
-            xp,
-            array_api_compat.is_numpy_namespace(xp)
-            or array_api_compat.is_cupy_namespace(xp)
-            or array_api_compat.is_torch_namespace(xp),
-        )
     # torch refuses out= on arrays autograd tracks (portnet's math under torch.autograd)
-    if writable and takes_out and not getattr(x, "requires_grad", False):
+    if writable and _takes_out(array_namespace(x)) and not getattr(x, "requires_grad", False):
         return f(x, out=x)
     return f(x)
 
 
-_TAKES_OUT: dict[Any, bool] = {}
+@functools.cache
+def _takes_out(xp: Any) -> bool:
+    return (
+        array_api_compat.is_numpy_namespace(xp)
+        or array_api_compat.is_cupy_namespace(xp)
+        or array_api_compat.is_torch_namespace(xp)
+    )
