@@ -5,8 +5,8 @@ microseconds); inside a training step it is called for every activation and loss
 made it a visible share of a small network's step.  An array's namespace depends only on
 its type, so the answer is cached by type.
 
-Beside it, the two places where the math asks how a library runs best (still no backend
-imported): :func:`sums_by_product` and :func:`into`.
+Beside it, the places where the math asks how a library runs best (still no backend
+imported): :func:`sums_by_product`, :func:`clips_by_maximum` and :func:`into`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 import array_api_compat
 
-__all__ = ["array_namespace", "into", "sums_by_product"]
+__all__ = ["array_namespace", "clips_by_maximum", "into", "sums_by_product"]
 
 _BY_TYPE: dict[type, Any] = {}
 
@@ -45,6 +45,20 @@ def sums_by_product(xp: Any) -> bool:
     product as a separate kernel (the planar net's compiled step, float32: ~13 → ~11 µs).
     """
     return not array_api_compat.is_jax_namespace(xp)
+
+
+@functools.cache
+def clips_by_maximum(xp: Any) -> bool:
+    """Whether ``xp`` bounds an array from below faster as ``maximum(x, c)`` than as
+    ``clip(x, min=c)`` (the same numbers).
+
+    The difference is in array-api-compat's wrappers: its ``clip`` is ~12 µs of Python a
+    call for NumPy (``maximum``: ~1), assignments through boolean masks for CuPy (a masked
+    read's size has to come from the device) and ``maximum`` then a cast for Dask; for
+    torch, ``maximum`` turns the Python scalar into a tensor on every call (~20 µs, against
+    ~4 for ``clip``, which torch runs as one ``clamp``).
+    """
+    return not array_api_compat.is_torch_namespace(xp)
 
 
 def into(f: Any, x: Any, *, writable: bool) -> Any:

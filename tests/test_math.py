@@ -84,13 +84,26 @@ def test_leaky_relu_slope_is_configurable():
         activations.leaky_relu(1.5)
 
 
-def test_activation_values_are_the_course_formulas():
-    z = np.linspace(-5, 5, 11)
-    assert_close(activations.sigmoid(z), 1 / (1 + np.exp(-z)))
-    assert_close(activations.tanh(z), np.tanh(z))
-    assert_close(activations.relu(z), np.maximum(z, 0))
-    assert_close(activations.leaky_relu()(z), np.where(z > 0, z, 0.01 * z))
-    assert_close(activations.identity(z), z)
+def test_activation_values_are_the_course_formulas(backend, dtype):
+    """On every backend (each spells some of them its own way: ReLU as ``maximum`` or
+    ``clip``), in its dtype."""
+    be = on(backend)
+    dt = be.dtype(dtype)
+    z_host = np.linspace(-5, 5, 11)
+    z = be.asarray(z_host, dt)
+    expected = {
+        "sigmoid": 1 / (1 + np.exp(-z_host)),
+        "tanh": np.tanh(z_host),
+        "relu": np.maximum(z_host, 0),
+        "leaky_relu": np.where(z_host > 0, z_host, 0.01 * z_host),
+        "identity": z_host,
+    }
+    rtol = 1e-13 if dtype == "float64" else 1e-6
+    for name, value in expected.items():
+        got = activations.get_activation(name)(z)
+        assert type(got) is type(z), name
+        assert got.dtype == dt, name
+        assert_close(host(got), value, rtol=rtol, atol=rtol, err_msg=name)
 
 
 @pytest.mark.parametrize("outer", [False, True], ids=["dA", "dA=col·row"])
@@ -98,7 +111,8 @@ def test_activation_values_are_the_course_formulas():
 def test_activation_backprop_is_dA_times_the_derivative(backend, dtype, name: str, outer: bool):
     """``backprop(dA, z, a)`` and ``backprop_outer(col, row, z, a)`` (tanh's and sigmoid's
     written in place, into ``dA`` or the dead activation ``a``) give ``dA ∘ g'(z)``, in the
-    backend's namespace and dtype, and leave ``z`` alone (ReLU's derivative reads it)."""
+    backend's namespace and dtype, and leave ``z`` alone (only ``dA`` and ``a`` are theirs to
+    overwrite)."""
     be = on(backend)
     dt = be.dtype(dtype)
     g = activations.get_activation(name)
@@ -137,8 +151,11 @@ def test_activate_is_forward_and_backprop_reads_a_alone(backend, dtype, name: st
     z = be.asarray(z_host, dt) + 0  # a fresh array, as the forward pass makes it
     a = g.activate(z)
     np.testing.assert_array_equal(host(a), host(g.forward(original)))
-    if backend == "numpy" and name == "tanh":
-        assert np.shares_memory(a, z)  # no allocation: the point of activate
+    if name in ("tanh", "relu", "leaky_relu"):  # no allocation: the point of activate
+        if backend == "numpy":
+            assert np.shares_memory(a, z)
+        elif backend == "torch":
+            assert a.data_ptr() == z.data_ptr()
     got = g.backprop(be.asarray(dA_host, dt), z, a)
     rtol = 1e-13 if dtype == "float64" else 1e-5
     assert_close(host(got), expected, rtol=rtol, atol=rtol)
