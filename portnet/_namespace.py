@@ -6,7 +6,8 @@ made it a visible share of a small network's step.  An array's namespace depends
 its type, so the answer is cached by type.
 
 Beside it, the places where the math asks how a library runs best (still no backend
-imported): :func:`sums_by_product`, :func:`clips_by_maximum` and :func:`into`.
+imported): :func:`features_first`, :func:`sums_by_product`, :func:`clips_by_maximum` and
+:func:`into`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 import array_api_compat
 
-__all__ = ["array_namespace", "clips_by_maximum", "into", "sums_by_product"]
+__all__ = ["array_namespace", "clips_by_maximum", "features_first", "into", "sums_by_product"]
 
 _BY_TYPE: dict[type, Any] = {}
 
@@ -33,6 +34,22 @@ def array_namespace(*xs: Any) -> Any:
         elif xp is not found:
             array_api_compat.array_namespace(*xs)  # raises the library's own error
     return found
+
+
+@functools.cache
+def features_first(xp: Any) -> bool:
+    """Whether ``xp`` runs a layer's ``(m, n)`` arrays faster laid out features-first in
+    memory (as the transpose of a row-major ``(n, m)`` array), as the course's ``(n, m)``
+    arrays are: then ``A @ B`` is computed as ``(Bᵀ @ Aᵀ)ᵀ``, the same product.
+
+    True for NumPy, whose elementwise loops run along the last axis in memory: broadcasting
+    a bias ``(n,)`` or a weight row over a row-major ``(m, n)`` array with few units runs
+    ``m`` loops of ``n`` elements (the planar net's ``(400, 4)``: ``Z += b`` 3.8 µs,
+    against 1.5 features-first). Measured on the whole gradient pass: 0.90× (planar,
+    float32) to 0.98× (784-128-1), never slower. False elsewhere: torch was 1.05–1.10×
+    slower at 784-128-1 and 784-1024-1; XLA picks its own layouts.
+    """
+    return array_api_compat.is_numpy_namespace(xp)
 
 
 def sums_by_product(xp: Any) -> bool:

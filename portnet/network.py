@@ -11,14 +11,15 @@ laid out samples-first: ``X`` is ``(m, n_0)``, layer ``l`` has ``W_l`` of shape
 
 Everything here is a pure function of its arguments: parameters are never mutated, an
 update returns new ones (JAX arrays are immutable).  No backend is imported; the namespace
-comes from the arrays.
+comes from the arrays.  How a product's ``(m, n)`` result is laid out in memory is the
+library's business (:func:`_matmul`: features-first on NumPy), not the equations'.
 """
 
 from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from ._namespace import array_namespace, sums_by_product
+from ._namespace import array_namespace, features_first, sums_by_product
 from .activations import Activation, add_into
 from .losses import Loss
 
@@ -64,13 +65,21 @@ class Network(NamedTuple):
     l2: float = 0.0
 
 
+def _matmul(A: Array, B: Array, xp: Any) -> Array:
+    """``A @ B`` for ``A`` of shape ``(m, k)`` (samples first) and ``B`` ``(k, n)``: computed
+    as ``(Bᵀ @ Aᵀ)ᵀ`` where the library runs ``(m, n)`` arrays faster laid out features-first
+    in memory (NumPy: see :func:`portnet._namespace.features_first`)."""
+    return (B.T @ A.T).T if features_first(xp) else A @ B
+
+
 def _forward(params: Params, X: Array, net: Network) -> tuple[Array, list[tuple[Array, Array]]]:
     """Return ``A_L`` and, per layer, its input ``A_{l-1}`` and pre-activation ``Z_l``."""
+    xp = array_namespace(X)
     A = X  # (m, n_0)
     cache = []
     last = len(params) - 1
     for l, (W, b) in enumerate(params):
-        Z = add_into(A @ W.T, b)  # (m, n_{l-1}) @ (n_{l-1}, n_l) + (n_l,) -> (m, n_l)
+        Z = add_into(_matmul(A, W.T, xp), b)  # (m, n_{l-1}) @ (n_{l-1}, n_l) + (n_l,) -> (m, n_l)
         cache.append((A, Z))
         # a hidden Z is read again only by backprop, through its activation: activate may
         # write A into Z's memory (tanh; Z then holds A); the output's Z is the loss's input
@@ -139,7 +148,7 @@ def cost_and_gradients(
             if W.shape[0] == 1:
                 dZ = net.activation.backprop_outer(dZ, W, Z_prev, A_prev)
             else:
-                dZ = net.activation.backprop(dZ @ W, Z_prev, A_prev)
+                dZ = net.activation.backprop(_matmul(dZ, W, xp), Z_prev, A_prev)
     return J, tuple(reversed(grads))
 
 

@@ -183,6 +183,26 @@ def test_gradients_match_finite_differences(activation, loss, depth, l2):
     assert_close(J, network.cost(params, X, Y, net))
 
 
+@pytest.mark.parametrize(("activation", "loss", "depth", "l2"), CONFIGS)
+def test_numpy_lays_layers_out_features_first_with_the_same_numbers(
+    activation, loss, depth, l2, monkeypatch: pytest.MonkeyPatch
+):
+    """On NumPy every layer's ``(m, n)`` array is the transpose of a row-major ``(n, m)``
+    one (``_namespace.features_first``: faster broadcasting over few units), and the cost
+    and gradients are those of the row-major products up to rounding."""
+    params, X, Y, net = problem(activation, loss, depth, l2)
+    _, cache = network._forward(params, X, net)
+    for _, Z in cache:
+        assert Z.T.flags.c_contiguous, Z.strides
+    J, grads = network.cost_and_gradients(params, X, Y, net)
+    monkeypatch.setattr(network, "features_first", lambda xp: False)
+    _, cache = network._forward(params, X, net)
+    assert all(Z.flags.c_contiguous for _, Z in cache)
+    J_rows, grads_rows = network.cost_and_gradients(params, X, Y, net)
+    assert_close(J, J_rows, rtol=1e-14)
+    assert_close(flatten(grads), flatten(grads_rows), rtol=1e-13, atol=1e-15)
+
+
 # -- backpropagation vs automatic differentiation, on every backend ------------------------------
 @functools.cache
 def autodiff_reference(tool: str, activation, loss, depth, l2) -> np.ndarray:
