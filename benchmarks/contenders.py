@@ -16,6 +16,8 @@ import numpy as np
 from seeds_reference import SeedsLoop
 
 import portnet
+from portnet._namespace import features_first
+from portnet.network import _matmul
 
 __all__ = ["PEERS", "PORTNET_BACKENDS", "make"]
 
@@ -63,15 +65,20 @@ class Portnet:
         xp = self.be.xp
         X = self.X
         Ws = [W for W, _ in self.params]
-        acts = [X] + [xp.ones((X.shape[0], W.shape[0]), dtype=X.dtype) for W in Ws]
+        m = X.shape[0]
+        # the step's own products, laid out as the step lays them (NumPy: features-first)
+        if features_first(xp):
+            acts = [X] + [xp.ones((W.shape[0], m), dtype=X.dtype).T for W in Ws]
+        else:
+            acts = [X] + [xp.ones((m, W.shape[0]), dtype=X.dtype) for W in Ws]
 
         def products(acts, Ws):
             out = []
             for l, W in enumerate(Ws):
-                out.append(acts[l] @ W.T)  # forward: (m, n_in) @ (n_in, n_out)
+                out.append(_matmul(acts[l], W.T, xp))  # forward: (m, n_in) @ (n_in, n_out)
                 out.append(acts[l + 1].T @ acts[l])  # dW: (n_out, m) @ (m, n_in)
                 if l and W.shape[0] > 1:  # dA_prev (a broadcast product when n_out = 1)
-                    out.append(acts[l + 1] @ W)
+                    out.append(_matmul(acts[l + 1], W, xp))
             return out
 
         return _synchronised(self.backend, products, acts, Ws)

@@ -46,8 +46,8 @@ def features_first(xp: Any) -> bool:
     a bias ``(n,)`` or a weight row over a row-major ``(m, n)`` array with few units runs
     ``m`` loops of ``n`` elements (the planar net's ``(400, 4)``: ``Z += b`` 3.8 µs,
     against 1.5 features-first). Measured on the whole gradient pass: 0.90× (planar,
-    float32) to 0.98× (784-128-1), never slower. False elsewhere: torch was 1.05–1.10×
-    slower at 784-128-1 and 784-1024-1; XLA picks its own layouts.
+    float32) to 1.00× (the deep net, float64). False elsewhere: torch was 1.05–1.10×
+    slower so at 784-128-1 and 784-1024-1; XLA picks its own layouts.
     """
     return array_api_compat.is_numpy_namespace(xp)
 

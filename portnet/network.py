@@ -82,7 +82,7 @@ def _forward(params: Params, X: Array, net: Network) -> tuple[Array, list[tuple[
         Z = add_into(_matmul(A, W.T, xp), b)  # (m, n_{l-1}) @ (n_{l-1}, n_l) + (n_l,) -> (m, n_l)
         cache.append((A, Z))
         # a hidden Z is read again only by backprop, through its activation: activate may
-        # write A into Z's memory (tanh; Z then holds A); the output's Z is the loss's input
+        # write A into Z's memory (tanh, ReLU; Z then holds A); the output's Z is the loss's input
         A = net.loss.output.forward(Z) if l == last else net.activation.activate(Z)  # (m, n_l)
     return A, cache
 
