@@ -16,7 +16,6 @@ import numpy as np
 from seeds_reference import SeedsLoop
 
 import portnet
-from portnet._namespace import features_first
 from portnet.network import _matmul
 
 __all__ = ["PEERS", "PORTNET_BACKENDS", "make"]
@@ -65,12 +64,10 @@ class Portnet:
         xp = self.be.xp
         X = self.X
         Ws = [W for W, _ in self.params]
-        m = X.shape[0]
-        # the step's own products, laid out as the step lays them (NumPy: features-first)
-        if features_first(xp):
-            acts = [X] + [xp.ones((W.shape[0], m), dtype=X.dtype).T for W in Ws]
-        else:
-            acts = [X] + [xp.ones((m, W.shape[0]), dtype=X.dtype) for W in Ws]
+        # the step's own products on arrays of ones laid out as the step lays its (m, n)
+        # arrays: made by the step's own _matmul (features-first on NumPy), as outer products
+        col = xp.ones((X.shape[0], 1), dtype=X.dtype)
+        acts = [X] + [_matmul(col, xp.ones((1, W.shape[0]), dtype=X.dtype), xp) for W in Ws]
 
         def products(acts, Ws):
             out = []
