@@ -64,18 +64,19 @@ class Portnet:
         xp = self.be.xp
         X = self.X
         Ws = [W for W, _ in self.params]
-        # the step's own products on arrays of ones laid out as the step lays its (m, n)
-        # arrays: made by the step's own _matmul (features-first on NumPy), as outer products
-        col = xp.ones((X.shape[0], 1), dtype=X.dtype)
-        acts = [X] + [_matmul(col, xp.ones((1, W.shape[0]), dtype=X.dtype), xp) for W in Ws]
+        # the step's own products on features-first (n, m) arrays of ones laid out in memory
+        # as the step lays them: made by the step's own _matmul (samples-first in memory on
+        # torch), as outer products
+        row = xp.ones((1, X.shape[0]), dtype=X.dtype)
+        acts = [X.T] + [_matmul(xp.ones((W.shape[0], 1), dtype=X.dtype), row, xp) for W in Ws]
 
         def products(acts, Ws):
             out = []
             for l, W in enumerate(Ws):
-                out.append(_matmul(acts[l], W.T, xp))  # forward: (m, n_in) @ (n_in, n_out)
-                out.append(acts[l + 1].T @ acts[l])  # dW: (n_out, m) @ (m, n_in)
+                out.append(_matmul(W, acts[l], xp))  # forward: (n_out, n_in) @ (n_in, m)
+                out.append(acts[l + 1] @ acts[l].T)  # dW: (n_out, m) @ (m, n_in)
                 if l and W.shape[0] > 1:  # dA_prev (a broadcast product when n_out = 1)
-                    out.append(_matmul(acts[l + 1], W, xp))
+                    out.append(_matmul(W.T, acts[l + 1], xp))
             return out
 
         return _synchronised(self.backend, products, acts, Ws)

@@ -6,7 +6,7 @@ made it a visible share of a small network's step.  An array's namespace depends
 its type, so the answer is cached by type.
 
 Beside it, the places where the math asks how a library runs best (still no backend
-imported): :func:`features_first`, :func:`sums_by_product`, :func:`clips_by_maximum` and
+imported): :func:`samples_first`, :func:`sums_by_product`, :func:`clips_by_maximum` and
 :func:`into`.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 
 import array_api_compat
 
-__all__ = ["array_namespace", "clips_by_maximum", "features_first", "into", "sums_by_product"]
+__all__ = ["array_namespace", "clips_by_maximum", "into", "samples_first", "sums_by_product"]
 
 _BY_TYPE: dict[type, Any] = {}
 
@@ -37,23 +37,24 @@ def array_namespace(*xs: Any) -> Any:
 
 
 @functools.cache
-def features_first(xp: Any) -> bool:
-    """Whether ``xp`` runs a layer's ``(m, n)`` arrays faster laid out features-first in
-    memory (as the transpose of a row-major ``(n, m)`` array), as the course's ``(n, m)``
-    arrays are: then ``A @ B`` is computed as ``(Bᵀ @ Aᵀ)ᵀ``, the same product.
+def samples_first(xp: Any) -> bool:
+    """Whether ``xp`` runs a layer's ``(n, m)`` arrays (features first, as the network lays
+    them out: see :mod:`portnet.network`) faster laid out samples-first in memory, as the
+    transpose of a row-major ``(m, n)`` array: then ``A @ B`` is computed as ``(Bᵀ @ Aᵀ)ᵀ``,
+    the same product.
 
-    True for NumPy, whose elementwise loops run along the last axis in memory: broadcasting
-    a bias ``(n,)`` or a weight row over a row-major ``(m, n)`` array with few units runs
-    ``m`` loops of ``n`` elements (the planar net's ``(400, 4)``: ``Z += b`` 3.8 µs,
-    against 1.5 features-first). Measured on the whole gradient pass: 0.90× (planar,
-    float32) to 1.00× (the deep net, float64). False elsewhere: torch was 1.05–1.10×
-    slower so at 784-128-1 and 784-1024-1; XLA picks its own layouts.
+    True for torch: its steps were 1.05–1.10× slower with row-major ``(n, m)`` arrays at
+    784-128-1 and 784-1024-1.  False elsewhere: NumPy's elementwise loops run along the last
+    axis in memory, so broadcasting a bias over a row-major ``(m, n)`` array with few units
+    runs ``m`` loops of ``n`` elements (the planar net's ``Z += b``: 3.8 µs, against 1.5
+    row-major ``(n, m)``); XLA picks its own layouts.
     """
-    return array_api_compat.is_numpy_namespace(xp)
+    return array_api_compat.is_torch_namespace(xp)
 
 
 def sums_by_product(xp: Any) -> bool:
-    """Whether ``xp`` sums a matrix over its rows faster as ``1ᵀ·A`` than as ``sum(A, axis=0)``.
+    """Whether ``xp`` sums an ``(n, m)`` matrix over its samples (the last axis) faster as
+    ``A·1`` than as ``sum(A, axis=1)``.
 
     True for libraries that run each call eagerly (NumPy, CuPy, torch, Dask chunks): the
     product is one BLAS matrix-vector call, faster than their sum over the sample axis,

@@ -53,7 +53,7 @@ class Activation:
         Default: that product, in place where writable.
     backward_outer : callable, optional
         ``dZ = backward_outer(col, row, z, a)``, ``(col * row) * derivative(z, a)`` (up to
-        rounding) for ``col`` of shape ``(m, 1)`` and ``row`` ``(1, n)``, allowed to
+        rounding) for ``col`` of shape ``(n, 1)`` and ``row`` ``(1, m)``, allowed to
         overwrite ``a``. Default: ``backward(col * row, z, a)``.
     forward_into : callable, optional
         ``a = forward_into(z)``, ``forward(z)`` (the same numbers) allowed to write into
@@ -92,7 +92,7 @@ class Activation:
 
     def backprop_outer(self, col: Array, row: Array, z: Array, a: Array) -> Array:
         """``(col · row) ∘ g'(z)``: :meth:`backprop` of the outer product ``dA = col · row``
-        (``col`` is ``(m, 1)``, ``row`` is ``(1, n)``: a layer with a single unit), which a
+        (``col`` is ``(n, 1)``, ``row`` is ``(1, m)``: a layer with a single unit), which a
         custom ``backward_outer`` may compute without making ``dA`` (reusing ``a``)."""
         if self.backward_outer is not None:
             return self.backward_outer(col, row, z, a)
@@ -195,10 +195,10 @@ def _tanh_backward(dA: Array, z: Array, a: Array) -> Array:
 
 
 def _tanh_backward_outer(col: Array, row: Array, z: Array, a: Array) -> Array:
-    # (col·row)(1 − a²), dA = col·row an outer product (a single output unit: col is dZ,
-    # (m, 1), row is W, (1, n)), as ((a·a − 1)·(−row))·col: the (m, n) outer product is never
-    # made, and in place the dead activation ``a`` is the only (m, n) array written (NumPy,
-    # (8192, 1024) float32: 40 → 14 ms); the same operations whether in place or not
+    # (col·row)(1 − a²), dA = col·row an outer product (a single output unit: col is Wᵀ,
+    # (n, 1), row is dZ, (1, m)), as ((a·a − 1)·(−row))·col: the (n, m) outer product is never
+    # made, and in place the dead activation ``a`` is the only (n, m) array written (NumPy,
+    # (1024, 8192) float32: 40 → 14 ms); the same operations whether in place or not
     if not _writable(a):
         return ((a * a - 1) * (-row)) * col
     a *= a

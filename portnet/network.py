@@ -1,25 +1,33 @@
 """The L-layer network: forward pass, cost, backpropagation and the gradient-descent update.
 
-The seeds' equations (000, 002, 003, 004), written once against the array API standard and
-laid out samples-first: ``X`` is ``(m, n_0)``, layer ``l`` has ``W_l`` of shape
-``(n_l, n_{l-1})`` (as in the seeds and ``torch.nn.Linear``) and ``b_l`` of shape ``(n_l,)``::
+The seeds' equations (000, 002, 003, 004), written once against the array API standard.
+The functions here take samples first, as scikit-learn does: ``X`` is ``(m, n_0)`` and ``Y``
+``(m, n_L)``; layer ``l`` has ``W_l`` of shape ``(n_l, n_{l-1})`` (as in the seeds and
+``torch.nn.Linear``) and ``b_l`` of shape ``(n_l,)``.  Inside, the layers' arrays are laid
+out features-first, as in the course (``A_0 = Xᵀ``, ``(n_0, m)``)::
 
-    Z_l = A_{l-1} @ W_lᵀ + b_l            A_l = g_l(Z_l)            A_0 = X
+    Z_l = W_l @ A_{l-1} + b_l             A_l = g_l(Z_l)            A_0 = Xᵀ
     dZ_L = dJ/dZ_L                        (loss.gradient: (A_L − Y)/m)
-    dW_l = dZ_lᵀ @ A_{l-1} + (λ/m)·W_l    db_l = Σ_i dZ_l
-    dZ_{l-1} = (dZ_l @ W_l) ∘ g'_{l-1}(Z_{l-1})
+    dW_l = dZ_l @ A_{l-1}ᵀ + (λ/m)·W_l    db_l = Σ_i dZ_l
+    dZ_{l-1} = (W_lᵀ @ dZ_l) ∘ g'_{l-1}(Z_{l-1})
+
+Features-first is how NumPy broadcasts a bias over few units fastest and how XLA runs
+most of these steps faster (JAX against samples-first: the planar run 0.73× in float32,
+float64 steps 0.67–0.81×; README's Speed section has the rest); the losses keep their
+samples-first ``(m, k)`` interface (they are handed ``Z_Lᵀ``, a view).  How a product's
+result is laid out in memory is the library's business (:func:`_matmul`: samples-first in
+memory on torch), not the equations'.
 
 Everything here is a pure function of its arguments: parameters are never mutated, an
 update returns new ones (JAX arrays are immutable).  No backend is imported; the namespace
-comes from the arrays.  How a product's ``(m, n)`` result is laid out in memory is the
-library's business (:func:`_matmul`: features-first on NumPy), not the equations'.
+comes from the arrays.
 """
 
 from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from ._namespace import array_namespace, features_first, sums_by_product
+from ._namespace import array_namespace, samples_first, sums_by_product
 from .activations import Activation, add_into
 from .losses import Loss
 
@@ -66,30 +74,33 @@ class Network(NamedTuple):
 
 
 def _matmul(A: Array, B: Array, xp: Any) -> Array:
-    """``A @ B`` for ``A`` of shape ``(m, k)`` (samples first) and ``B`` ``(k, n)``: computed
-    as ``(Bᵀ @ Aᵀ)ᵀ`` where the library runs ``(m, n)`` arrays faster laid out features-first
-    in memory (NumPy: see :func:`portnet._namespace.features_first`)."""
-    return (B.T @ A.T).T if features_first(xp) else A @ B
+    """``A @ B`` for a result of shape ``(n, m)`` (features first, samples along the last
+    axis): computed as ``(Bᵀ @ Aᵀ)ᵀ`` where the library runs such arrays faster laid out
+    samples-first in memory (torch: see :func:`portnet._namespace.samples_first`)."""
+    return (B.T @ A.T).T if samples_first(xp) else A @ B
 
 
 def _forward(params: Params, X: Array, net: Network) -> tuple[Array, list[tuple[Array, Array]]]:
-    """Return ``A_L`` and, per layer, its input ``A_{l-1}`` and pre-activation ``Z_l``."""
+    """``A_L`` and, per layer, its input ``A_{l-1}`` and pre-activation ``Z_l``, all
+    features-first: ``A_l`` and ``Z_l`` are ``(n_l, m)``; ``X`` is samples-first ``(m, n_0)``."""
     xp = array_namespace(X)
-    A = X  # (m, n_0)
+    A = X.T  # (n_0, m)
     cache = []
     last = len(params) - 1
     for l, (W, b) in enumerate(params):
-        Z = add_into(_matmul(A, W.T, xp), b)  # (m, n_{l-1}) @ (n_{l-1}, n_l) + (n_l,) -> (m, n_l)
+        # (n_l, n_{l-1}) @ (n_{l-1}, m) + (n_l, 1) -> (n_l, m)
+        Z = add_into(_matmul(W, A, xp), b[:, None])
         cache.append((A, Z))
         # a hidden Z is read again only by backprop, through its activation: activate may
-        # write A into Z's memory (tanh, ReLU; Z then holds A); the output's Z is the loss's input
-        A = net.loss.output.forward(Z) if l == last else net.activation.activate(Z)  # (m, n_l)
+        # write A into Z's memory (tanh, ReLU; Z then holds A); the output's Z is the loss's
+        # input, and the output activation (softmax: over classes) sees it samples-first
+        A = net.loss.output.forward(Z.T).T if l == last else net.activation.activate(Z)
     return A, cache
 
 
 def output(params: Params, X: Array, net: Network) -> Array:
     """The network's output ``A_L``, shape ``(m, n_L)`` (probabilities for cross-entropy)."""
-    return _forward(params, X, net)[0]
+    return _forward(params, X, net)[0].T
 
 
 def _l2_cost(params: Params, m: int, l2: float) -> Array | float:
@@ -105,7 +116,7 @@ def cost(params: Params, X: Array, Y: Array, net: Network) -> Array:
     ``X`` is ``(m, n_0)`` and ``Y`` is ``(m, n_L)``.
     """
     _, cache = _forward(params, X, net)
-    return net.loss.value(cache[-1][1], Y) + _l2_cost(params, X.shape[0], net.l2)
+    return net.loss.value(cache[-1][1].T, Y) + _l2_cost(params, X.shape[0], net.l2)
 
 
 def cost_and_gradients(
@@ -124,31 +135,31 @@ def cost_and_gradients(
     xp = array_namespace(X, *params[0])
     m = X.shape[0]
     A, cache = _forward(params, X, net)
-    Z = cache[-1][1]
+    Z = cache[-1][1].T  # (m, n_L): the loss's samples-first view
     J = net.loss.value(Z, Y) + _l2_cost(params, m, net.l2) if with_cost else None
-    dZ = net.loss.gradient(Z, A, Y)  # (m, n_L)
-    # db = Σ_i dZ_i, as 1ᵀ·dZ (a matrix-vector product) where that is the faster way
-    ones = xp.ones_like(dZ[:, 0]) if sums_by_product(xp) else None  # (m,); Dask: dZ's chunks
+    dZ = net.loss.gradient(Z, A.T, Y).T  # (n_L, m)
+    # db = Σ_i dZ_i, as dZ·1 (a matrix-vector product) where that is the faster way
+    ones = xp.ones_like(dZ[0, :]) if sums_by_product(xp) else None  # (m,); Dask: dZ's chunks
     grads = []
     for l in range(len(params) - 1, -1, -1):
         W = params[l].W  # (n_l, n_{l-1})
-        A_prev = cache[l][0]  # (m, n_{l-1})
-        dW = dZ.T @ A_prev  # (n_l, m) @ (m, n_{l-1}) -> (n_l, n_{l-1})
+        A_prev = cache[l][0]  # (n_{l-1}, m)
+        dW = dZ @ A_prev.T  # (n_l, m) @ (m, n_{l-1}) -> (n_l, n_{l-1})
         if net.l2:
             dW = dW + (net.l2 / m) * W
-        db = xp.sum(dZ, axis=0) if ones is None else ones @ dZ  # (m,) @ (m, n_l) -> (n_l,)
+        db = xp.sum(dZ, axis=1) if ones is None else dZ @ ones  # (n_l, m) @ (m,) -> (n_l,)
         grads.append(Layer(dW, db))
         if l:
-            Z_prev = cache[l - 1][1]  # (m, n_{l-1}); A_prev = g(Z_prev), maybe in its memory
-            # dZ_{l-1} = dA ∘ g'(Z_prev), dA = dZ @ W: (m, n_{l-1}). A_prev (a hidden
+            Z_prev = cache[l - 1][1]  # (n_{l-1}, m); A_prev = g(Z_prev), maybe in its memory
+            # dZ_{l-1} = dA ∘ g'(Z_prev), dA = W_lᵀ @ dZ: (n_{l-1}, m). A_prev (a hidden
             # activation: l ≥ 1) is read for the last time here, so backprop may write into it.
             # With a single unit (n_l = 1) dA is an outer product, which BLAS runs as a matrix
             # product of inner dimension 1, far below its speed: it is handed over as its two
-            # factors, (m, 1) and (1, n_{l-1}), and need not be made at all.
+            # factors, (n_{l-1}, 1) and (1, m), and need not be made at all.
             if W.shape[0] == 1:
-                dZ = net.activation.backprop_outer(dZ, W, Z_prev, A_prev)
+                dZ = net.activation.backprop_outer(W.T, dZ, Z_prev, A_prev)
             else:
-                dZ = net.activation.backprop(_matmul(dZ, W, xp), Z_prev, A_prev)
+                dZ = net.activation.backprop(_matmul(W.T, dZ, xp), Z_prev, A_prev)
     return J, tuple(reversed(grads))
 
 

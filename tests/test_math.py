@@ -183,24 +183,37 @@ def test_gradients_match_finite_differences(activation, loss, depth, l2):
     assert_close(J, network.cost(params, X, Y, net))
 
 
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
 @pytest.mark.parametrize(("activation", "loss", "depth", "l2"), CONFIGS)
-def test_numpy_lays_layers_out_features_first_with_the_same_numbers(
-    activation, loss, depth, l2, monkeypatch: pytest.MonkeyPatch
+def test_layers_are_laid_out_as_the_library_runs_them_with_the_same_numbers(
+    backend, activation, loss, depth, l2, monkeypatch: pytest.MonkeyPatch
 ):
-    """On NumPy every layer's ``(m, n)`` array is the transpose of a row-major ``(n, m)``
-    one (``_namespace.features_first``: faster broadcasting over few units), and the cost
-    and gradients are those of the row-major products up to rounding."""
+    """Every layer's ``(n, m)`` array is row-major on NumPy (as in the course) and
+    samples-first in memory on torch (``_namespace.samples_first``: the transpose of a
+    row-major ``(m, n)`` one), and the cost and gradients are those of the other layout's
+    products up to rounding."""
+    if backend != "numpy":
+        pytest.importorskip(backend)
+    be = on(backend)
+    f64 = be.dtype("float64")
     params, X, Y, net = problem(activation, loss, depth, l2)
+    params = tuple(Layer(be.asarray(W, f64), be.asarray(b, f64)) for W, b in params)
+    X, Y = be.asarray(X, f64), be.asarray(Y, f64)
+
+    def row_major(Z):
+        return Z.flags.c_contiguous if backend == "numpy" else Z.is_contiguous()
+
+    fast = backend == "numpy"  # whether row-major (n, m) is the fast layout
     _, cache = network._forward(params, X, net)
     for _, Z in cache:
-        assert Z.T.flags.c_contiguous, Z.strides
+        assert row_major(Z if fast else Z.T), Z.stride() if backend == "torch" else Z.strides
     J, grads = network.cost_and_gradients(params, X, Y, net)
-    monkeypatch.setattr(network, "features_first", lambda xp: False)
+    monkeypatch.setattr(network, "samples_first", lambda xp: fast)
     _, cache = network._forward(params, X, net)
-    assert all(Z.flags.c_contiguous for _, Z in cache)
-    J_rows, grads_rows = network.cost_and_gradients(params, X, Y, net)
-    assert_close(J, J_rows, rtol=1e-14)
-    assert_close(flatten(grads), flatten(grads_rows), rtol=1e-13, atol=1e-15)
+    assert all(row_major(Z.T if fast else Z) for _, Z in cache)
+    J_other, grads_other = network.cost_and_gradients(params, X, Y, net)
+    assert_close(host(J), host(J_other), rtol=1e-14)
+    assert_close(flatten(grads), flatten(grads_other), rtol=1e-13, atol=1e-15)
 
 
 # -- backpropagation vs automatic differentiation, on every backend ------------------------------
