@@ -94,6 +94,24 @@ def test_sizes_choose_the_nets_and_unknown_ones_are_refused(bench, tmp_path, cap
     assert "unknown sizes ['3-3-3']" in capsys.readouterr().err
 
 
+def test_peak_memory_sees_a_freed_array_and_runs_nothing_beside_the_timing(bench):
+    """``PeakMemory`` reports the peak above its entry level (the kernel's high-water mark,
+    reset at entry), an array freed before the exit included, and starts no thread."""
+    import threading
+
+    import numpy as np
+
+    threads = threading.active_count()
+    with bench.PeakMemory() as mem:
+        assert threading.active_count() == threads
+        a = np.ones((64, 2**17))  # 64 MiB, touched
+        del a
+    assert 60 <= mem.added <= 80, mem.added
+    with bench.PeakMemory() as mem:  # reset at entry: the last peak is forgotten
+        np.ones(8)
+    assert mem.added < 8, mem.added
+
+
 def test_no_contender_is_timed_right_after_another(bench, monkeypatch):
     """Between two contenders' timings there is a pause (``--settle``): worker threads the
     previous one left spinning (OpenBLAS's, OpenMP's) would otherwise slow the next one."""
