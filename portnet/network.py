@@ -81,8 +81,8 @@ def _matmul(A: Array, B: Array, xp: Any) -> Array:
 
 
 def _forward(params: Params, X: Array, net: Network) -> tuple[Array, list[tuple[Array, Array]]]:
-    """``A_L`` and, per layer, its input ``A_{l-1}`` and pre-activation ``Z_l``, all
-    features-first: ``A_l`` and ``Z_l`` are ``(n_l, m)``; ``X`` is samples-first ``(m, n_0)``."""
+    """``A_L``, samples-first ``(m, n_L)`` as the loss reads it, and, per layer, its input
+    ``A_{l-1}`` and pre-activation ``Z_l``, features-first ``(n_l, m)``; ``X`` is ``(m, n_0)``."""
     xp = array_namespace(X)
     A = X.T  # (n_0, m)
     cache = []
@@ -94,13 +94,13 @@ def _forward(params: Params, X: Array, net: Network) -> tuple[Array, list[tuple[
         # a hidden Z is read again only by backprop, through its activation: activate may
         # write A into Z's memory (tanh, ReLU; Z then holds A); the output's Z is the loss's
         # input, and the output activation (softmax: over classes) sees it samples-first
-        A = net.loss.output.forward(Z.T).T if l == last else net.activation.activate(Z)
+        A = net.loss.output.forward(Z.T) if l == last else net.activation.activate(Z)
     return A, cache
 
 
 def output(params: Params, X: Array, net: Network) -> Array:
     """The network's output ``A_L``, shape ``(m, n_L)`` (probabilities for cross-entropy)."""
-    return _forward(params, X, net)[0].T
+    return _forward(params, X, net)[0]
 
 
 def _l2_cost(params: Params, m: int, l2: float) -> Array | float:
@@ -137,7 +137,7 @@ def cost_and_gradients(
     A, cache = _forward(params, X, net)
     Z = cache[-1][1].T  # (m, n_L): the loss's samples-first view
     J = net.loss.value(Z, Y) + _l2_cost(params, m, net.l2) if with_cost else None
-    dZ = net.loss.gradient(Z, A.T, Y).T  # (n_L, m)
+    dZ = net.loss.gradient(Z, A, Y).T  # (n_L, m)
     # db = Σ_i dZ_i, as dZ·1 (a matrix-vector product) where that is the faster way
     ones = xp.ones_like(dZ[0, :]) if sums_by_product(xp) else None  # (m,); Dask: dZ's chunks
     grads = []
