@@ -27,6 +27,8 @@ import datetime
 import gc
 import importlib.metadata
 import json
+import math
+import os
 import platform
 import statistics
 import sys
@@ -110,10 +112,45 @@ def _settle() -> None:
         time.sleep(SETTLE)
 
 
+def _repeat(fn, n: int) -> None:
+    """``fn()`` ``n`` times, each call's results dropped before the next, as a step's are.
+
+    (Until the seventh run they were all kept to the end: every call's products written into
+    fresh memory, page faults included, which made them slower than the steps that contain
+    them: the seeds' loop at 784-128-1 float32, a step 0.66× "its products".)
+    """
+    for _ in range(n):
+        fn()
+
+
 def _timed(fn) -> float:
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
+
+
+#: a timing's k steps last at least this many times the contender's fewest-steps call
+SETUP_FACTOR = 8
+#: ... unless that makes a timing longer than this (seconds)
+LONGEST_TIMING = 15.0
+
+
+def steps_per_timing(t_k0: float, t_k0_2: float, target: float) -> int:
+    """Steps ``k`` per timing, from a call of the fewest steps ``k₀`` (``t_k0`` s: its
+    set-up, plus k₀ steps) and a call of ``k₀ + 2`` (``t_k0_2`` s).
+
+    Enough steps that a timing lasts about ``target`` s, and that they outweigh the set-up
+    ``SETUP_FACTOR`` times over (at most ``LONGEST_TIMING`` s): the per-call set-up cancels
+    out of ``(t(k₀ + k) − t(k₀)) / k`` on average, but not its noise.  scikit-learn's
+    ``fit(1)`` at 256-256-1 (m = 200 000) took 0.45–1.1 s here, ``fit(3)`` 1.2–3.3 s
+    (allocating hundreds of MB a call); with the two steps a 0.5 s target gave, three rounds
+    had its float32 step at 13–94 ms, faster than this machine can multiply.
+    """
+    # the floor (the set-up taken as at most 15/16 of the call) when noise ate the difference
+    step = max((t_k0_2 - t_k0) / 2, t_k0_2 / 32, 1e-7)
+    k = max(2, min(5000, int(target / step)))
+    outweigh = min(SETUP_FACTOR * t_k0, LONGEST_TIMING) / step
+    return max(k, min(5000, math.ceil(outweigh)))
 
 
 def flops(sizes, m) -> float:
@@ -142,13 +179,15 @@ def measure(sizes, m, dtype, names, *, rounds, target):
             built[name] = contenders.make(name, X, y, params, dtype, LEARNING_RATE)
         except (ImportError, RuntimeError, ValueError) as exc:
             missing[name] = str(exc).splitlines()[0]
-    # warm-up (compilation), and k: steps per timing so that a round lasts about `target` s
+    # warm-up (compilation), and k: steps per timing (see steps_per_timing)
     k = {}
     for name, c in built.items():
+        k0 = getattr(c, "min_steps", 0)
         c.run(1)
-        c.run(2)
-        one = _timed(lambda c=c: c.run(2)) / 2
-        k[name] = max(2, min(5000, int(target / max(one, 1e-7))))
+        c.run(k0 + 2)
+        t_k0 = min(_timed(lambda c=c, n=k0: c.run(n)) for _ in range(2))
+        t_k0_2 = min(_timed(lambda c=c, n=k0 + 2: c.run(n)) for _ in range(2))
+        k[name] = steps_per_timing(t_k0, t_k0_2, target)
     # the step's matrix products alone (portnet's contenders and the seeds' loop), timed in
     # the same rounds right after the steps, so that step/products is a ratio of each round
     products = {name: c.matmuls() for name, c in built.items()}
@@ -177,7 +216,7 @@ def measure(sizes, m, dtype, names, *, rounds, target):
             if name in products:
                 _settle()
                 p, n = products[name], k[name]
-                product_times[name].append(_timed(lambda p=p, n=n: [p() for _ in range(n)]) / n)
+                product_times[name].append(_timed(lambda p=p, n=n: _repeat(p, n)) / n)
     reference = statistics.median(times["seeds-numpy"]) if "seeds-numpy" in times else None
     over = {
         name: [s / p for s, p in zip(times[name], ps, strict=True)]
@@ -453,6 +492,65 @@ def _versions():
     return found
 
 
+#: OpenBLAS's cores with AVX-512 kernels (its ``architecture`` names, as threadpoolctl gives them)
+AVX512_CORES = ("skylakex", "cooperlake", "sapphirerapids")
+
+
+def _blas(cpu_flags=None):
+    """NumPy's BLAS as it runs here: library, version, the kernels it picked, threads.
+
+    Returns ``(description, warning)``; the warning (or ``None``) says when OpenBLAS runs
+    kernels without AVX-512 on a CPU that has it, because ``OPENBLAS_CORETYPE`` asks for them
+    (this project's machines set ``Haswell``) or because its detection chose them (AMD Zen 5
+    before OpenMathLib/OpenBLAS#6033): NumPy's products are then slower than the CPU allows
+    (README, "This machine").  ``cpu_flags`` defaults to ``/proc/cpuinfo``'s (Linux; none
+    elsewhere).
+    """
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "BLAS unknown (threadpoolctl is not installed)", None
+    ours = [
+        i
+        for i in threadpool_info()
+        if i["user_api"] == "blas" and "numpy" in Path(i["filepath"]).as_posix()
+    ]
+    if not ours:
+        return "BLAS unknown (threadpoolctl does not see NumPy's)", None
+    info = ours[0]
+    arch = info.get("architecture") or "?"
+    coretype = os.environ.get("OPENBLAS_CORETYPE")
+    text = (
+        f"NumPy's BLAS {info['internal_api']} {info['version']}, {arch} kernels"
+        + (f" (OPENBLAS_CORETYPE={coretype})" if coretype is not None else "")
+        + f", {info['num_threads']} threads"
+    )
+    if cpu_flags is None:
+        with contextlib.suppress(OSError):
+            for line in Path("/proc/cpuinfo").read_text().splitlines():
+                if line.startswith("flags"):
+                    cpu_flags = set(line.split(":", 1)[1].split())
+                    break
+    warning = None
+    if (
+        info["internal_api"] == "openblas"
+        and "avx512f" in (cpu_flags or ())
+        and arch.lower() not in AVX512_CORES
+    ):
+        why = (
+            f"OPENBLAS_CORETYPE={coretype} asks for them"
+            if coretype
+            else "its detection chose them"
+        )
+        warning = (
+            f"OpenBLAS runs its {arch} kernels ({why}) on a CPU with AVX-512: NumPy's "
+            "products (portnet-numpy's, the seeds loop's, scikit-learn's) run slower than "
+            "the CPU allows; OPENBLAS_CORETYPE=SkylakeX, set before Python starts, picks "
+            "the AVX-512 kernels"
+        )
+    return text, warning
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -528,6 +626,10 @@ def main(argv=None):
         [2**8, 2**10] if args.quick else [2**p for p in range(8, 21, 2) if 2**p <= args.max_m]
     )
     args.out.mkdir(parents=True, exist_ok=True)
+    blas, blas_warning = _blas()
+    print(f"# {blas}")
+    if blas_warning:
+        print(f"# note: {blas_warning}")
 
     results, sweeps, planar = {}, {}, {}
     for dtype in dtypes:
@@ -565,6 +667,8 @@ def main(argv=None):
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": platform.platform(),
         "versions": _versions(),
+        "blas": blas,
+        "blas_warning": blas_warning,
         "quick": args.quick,
         "rounds": rounds,
         "planar_rounds": planar_rounds,
@@ -588,7 +692,9 @@ def main(argv=None):
     md = [
         f"# portnet batch benchmark\n\n{meta['date']}; {meta['machine']}; "
         + ", ".join(f"{k} {v}" for k, v in meta["versions"].items())
-        + f"; {rounds} rounds ({planar_rounds} for the planar run), {SETTLE} s settle"
+        + f"; {rounds} rounds ({planar_rounds} for the planar run), {SETTLE} s settle; "
+        + blas
+        + (f"\n\n**Note**: {blas_warning}." if blas_warning else "")
     ]
     for dtype, rows in planar.items():
         md.append(

@@ -61,6 +61,7 @@ def test_quick_benchmark_runs_and_reports(backend, bench, tmp_path, capsys):
         assert goal["clear"] in (True, False)
     markdown = (tmp_path / "bench.md").read_text()
     assert "| contender | time / step | × seeds loop |" in markdown
+    assert report["blas"] in markdown  # which kernels ran NumPy's products
 
 
 def test_a_goal_is_clear_only_when_every_round_agrees(bench):
@@ -82,6 +83,72 @@ def test_a_goal_is_clear_only_when_every_round_agrees(bench):
 def test_flop_count(bench):
     # 2-4-1 on m samples: forward 2m(2·4 + 4·1), dW the same, dA of the hidden layer 2m·4·1
     assert bench.flops((2, 4, 1), 10) == 2 * 10 * 12 * 2 + 2 * 10 * 4
+
+
+def test_the_report_names_numpys_blas_as_numpy_was_built_with_it(bench):
+    pytest.importorskip("threadpoolctl")
+    import numpy as np
+
+    text, _ = bench._blas()
+    built = np.show_config(mode="dicts")["Build Dependencies"]["blas"]["name"]
+    assert text.startswith("NumPy's BLAS ")
+    # the library threadpoolctl found loaded is the one NumPy says it was built with
+    assert text.split()[2] in built  # 'openblas' in 'scipy-openblas', for instance
+
+
+def _fake_blas(architecture):
+    return [
+        {"user_api": "openmp", "internal_api": "openmp", "filepath": "/t/torch/lib/libgomp.so",
+         "version": None, "num_threads": 2},
+        {"user_api": "blas", "internal_api": "openblas", "version": "0.3.31",
+         "architecture": architecture, "num_threads": 2,
+         "filepath": "/venv/site-packages/numpy.libs/libscipy_openblas64_.so"},
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("architecture", "coretype", "flags", "warned"),
+    [
+        ("Haswell", "Haswell", {"avx2", "avx512f"}, "OPENBLAS_CORETYPE=Haswell asks for them"),
+        ("Haswell", None, {"avx2", "avx512f"}, "its detection chose them"),
+        ("Zen", None, {"avx2", "avx512f"}, "its detection chose them"),
+        ("SkylakeX", None, {"avx2", "avx512f"}, None),
+        ("Cooperlake", "Cooperlake", {"avx2", "avx512f"}, None),
+        ("Haswell", "Haswell", {"avx2"}, None),  # no AVX-512: Haswell's kernels are the best
+    ],
+)
+def test_avx2_kernels_on_an_avx512_cpu_are_pointed_out(
+    bench, monkeypatch, architecture, coretype, flags, warned
+):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    monkeypatch.setattr(threadpoolctl, "threadpool_info", lambda: _fake_blas(architecture))
+    if coretype is None:
+        monkeypatch.delenv("OPENBLAS_CORETYPE", raising=False)
+    else:
+        monkeypatch.setenv("OPENBLAS_CORETYPE", coretype)
+    text, warning = bench._blas(cpu_flags=flags)
+    assert text.startswith(f"NumPy's BLAS openblas 0.3.31, {architecture} kernels")
+    assert ("OPENBLAS_CORETYPE=" in text) == (coretype is not None)
+    if warned is None:
+        assert warning is None
+    else:
+        assert warned in warning
+        assert "OPENBLAS_CORETYPE=SkylakeX" in warning
+
+
+@pytest.mark.parametrize(
+    ("t_k0", "t_k0_2", "expected"),
+    [
+        (0.001, 0.021, 50),  # small set-up: the 0.5 s target decides (0.01 s steps)
+        (0.6, 1.8, 8),  # scikit-learn's fit at 256-256-1: steps outweigh the set-up 8 times
+        (5.0, 7.0, 15),  # ... for at most 15 s a timing
+        (0.0, 1e-9, 5000),  # at most 5000 steps
+        (0.0, 2.0, 2),  # at least 2
+        (1.0, 0.9, 285),  # noise ate the difference: steps taken as 0.9/32 s, not 0 or less
+    ],
+)
+def test_steps_per_timing_outweigh_the_set_up(bench, t_k0, t_k0_2, expected):
+    assert bench.steps_per_timing(t_k0, t_k0_2, 0.5) == expected
 
 
 def test_sizes_choose_the_nets_and_unknown_ones_are_refused(bench, tmp_path, capsys):
