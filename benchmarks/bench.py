@@ -179,10 +179,12 @@ def measure(sizes, m, dtype, names, *, rounds, target):
             built[name] = contenders.make(name, X, y, params, dtype, LEARNING_RATE)
         except (ImportError, RuntimeError, ValueError) as exc:
             missing[name] = str(exc).splitlines()[0]
+    # k₀: the fewest steps a contender's call runs (1 for scikit-learn's fit, else 0)
+    fewest = {name: getattr(c, "min_steps", 0) for name, c in built.items()}
     # warm-up (compilation), and k: steps per timing (see steps_per_timing)
     k = {}
     for name, c in built.items():
-        k0 = getattr(c, "min_steps", 0)
+        k0 = fewest[name]
         c.run(1)
         c.run(k0 + 2)
         t_k0 = min(_timed(lambda c=c, n=k0: c.run(n)) for _ in range(2))
@@ -201,7 +203,7 @@ def measure(sizes, m, dtype, names, *, rounds, target):
     for _ in range(rounds):
         for name, c in built.items():
             gc.collect()
-            k0 = getattr(c, "min_steps", 0)
+            k0 = fewest[name]
             # an untimed call first: the first call after the other contenders ran can be
             # far slower than the next (scikit-learn's fit(1), 784-1024-1 float64: 0.5–0.8 s,
             # then 0.3), which inflated t(k0) and had made its steps look 5× faster
