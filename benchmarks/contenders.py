@@ -62,7 +62,7 @@ class Portnet:
 
     def matmuls(self):
         xp = self.be.xp
-        X = self.X
+        (X,) = self.be.full_batch(self.X)  # laid out as train's full-batch steps read it
         Ws = [W for W, _ in self.params]
         # the step's own products on features-first (n, m) arrays of ones laid out in memory
         # as the step lays them: made by the step's own _matmul (samples-first in memory on

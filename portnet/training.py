@@ -220,7 +220,10 @@ def train(
     Parameters
     ----------
     X : array, shape (m, n_features)
-        Inputs, samples first. Any array namespace, or anything NumPy accepts.
+        Inputs, samples first. Any array namespace, or anything NumPy accepts. Full-batch
+        training on NumPy works on a column-major copy (made once; none if ``X`` is
+        column-major already, e.g. ``np.asfortranarray(X)``), the layout its matrix
+        products run faster on.
     y : array, shape (m,) or (m, k)
         Class labels (any values: 0/1, {-1, 1}, strings, class numbers), one-hot rows,
         multi-label 0/1 rows, or real targets for regression.
@@ -378,6 +381,8 @@ def train(
         Xv, Yv = be.samples(Xv, Yv)
     m_fit = X.shape[0]
     batch = m_fit if batch_size is None else min(batch_size, m_fit)
+    if batch == m_fit:  # every step reads all of X: laid out for that (NumPy: one copy)
+        X, Y = be.full_batch(X, Y)
     per_epoch = math.ceil(m_fit / batch)
     if iterations is None:
         iterations = epochs * per_epoch if epochs is not None else 10_000

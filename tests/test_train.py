@@ -242,6 +242,52 @@ def test_training_step_is_compiled_by_the_backend(backend, monkeypatch, batch_si
     assert all(jitted) if backend == "jax" else not any(jitted)
 
 
+def test_full_batch_layout_is_numpy_column_major_and_a_copy_only_where_needed(backend):
+    be = resolve_backend(backend)
+    X = be.asarray(np.arange(12.0).reshape(4, 3))
+    y = be.asarray(np.arange(4.0))
+    X_out, y_out = be.full_batch(X, y)
+    if backend != "numpy":
+        assert X_out is X  # as they are
+        assert y_out is y
+        return
+    assert X_out.flags.f_contiguous
+    assert not X_out.flags.c_contiguous
+    np.testing.assert_array_equal(X_out, X)
+    assert y_out is y  # 1-D: nothing to lay out
+    assert be.full_batch(X_out)[0] is X_out  # already column-major: no second copy
+    column = np.ones((4, 1))
+    assert be.full_batch(column)[0] is column  # (m, 1) is both: no copy
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"batch_size": 100}, {"early_stopping": True}],
+    ids=["full-batch", "mini-batch", "full-batch-early-stopping"],
+)
+def test_training_loop_gets_x_column_major_only_for_full_batch_numpy_steps(monkeypatch, options):
+    """Full-batch steps read X laid out as Backend.full_batch lays it out (NumPy: column-major,
+    the products' faster layout); mini-batches keep row-major X, whose rows they gather."""
+    from portnet.training import _Loop
+
+    seen = []
+    original = _Loop.run
+
+    def recording(self, theta, X, Y, *args, **kwargs):
+        seen.append(X)
+        return original(self, theta, X, Y, *args, **kwargs)
+
+    monkeypatch.setattr(_Loop, "run", recording)
+    X = np.ascontiguousarray(X_PLANAR)  # row-major, as most data come
+    portnet.train(X, Y_PLANAR, iterations=3, hidden=(3,), **options)
+    (X_loop,) = seen
+    full = "batch_size" not in options
+    assert X_loop.flags.f_contiguous == full
+    assert X_loop.flags.c_contiguous == (not full)
+    if not options:  # the same numbers, laid out anew
+        np.testing.assert_array_equal(X_loop, X)
+
+
 def test_jax_reuses_the_compiled_run_across_train_calls():
     require("jax")
     from portnet._backend import _jitted_repeat
