@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from ._namespace import array_namespace, samples_first, sums_by_product
+from ._namespace import array_namespace, in_blocks, samples_first, sums_by_product
 from .activations import Activation, add_into
 from .losses import Loss
 
@@ -156,10 +156,12 @@ def cost_and_gradients(
             # With a single unit (n_l = 1) dA is an outer product, which BLAS runs as a matrix
             # product of inner dimension 1, far below its speed: it is handed over as its two
             # factors, (n_{l-1}, 1) and (1, m), and need not be made at all.
+            # On large batches the activation's passes run block by block (in_blocks: NumPy).
             if W.shape[0] == 1:
-                dZ = net.activation.backprop_outer(W.T, dZ, Z_prev, A_prev)
+                dZ = in_blocks(net.activation.backprop_outer, W.T, dZ, Z_prev, A_prev, into=3)
             else:
-                dZ = net.activation.backprop(_matmul(W.T, dZ, xp), Z_prev, A_prev)
+                dA = _matmul(W.T, dZ, xp)
+                dZ = in_blocks(net.activation.backprop, dA, Z_prev, A_prev, into=0)
     return J, tuple(reversed(grads))
 
 

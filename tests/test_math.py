@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from array_api_extra.testing import assert_close
 
-from portnet import activations, losses, network
+from portnet import _namespace, activations, losses, network
 from portnet.network import Layer, Network
 
 from .conftest import host, on
@@ -159,6 +159,83 @@ def test_activate_is_forward_and_backprop_reads_a_alone(backend, dtype, name: st
     got = g.backprop(be.asarray(dA_host, dt), z, a)
     rtol = 1e-13 if dtype == "float64" else 1e-5
     assert_close(host(got), expected, rtol=rtol, atol=rtol)
+
+
+# -- large batches: the activations' passes block by block (NumPy) ------------------------------
+def _tiny_blocks(monkeypatch: pytest.MonkeyPatch, block: int = 64) -> None:
+    """Make every array "large": blocks of ``block`` bytes, nothing computed whole."""
+    monkeypatch.setattr(_namespace, "BLOCK_BYTES", block)
+    monkeypatch.setattr(_namespace, "WHOLE_BYTES", 0)
+
+
+def _in_place(col, row, z, a):  # writes into a, as tanh's backward_outer does
+    a *= row
+    a += col
+    a *= z
+    return a
+
+
+def _fresh(col, row, z, a):  # makes a new array, as the default backprop does
+    return (a * row + col) * z - 0.5
+
+
+@pytest.mark.parametrize("f", [_in_place, _fresh], ids=["in-place", "new-array"])
+@pytest.mark.parametrize(
+    ("shape", "block"),
+    [((7, 13), 64), ((7, 13), 8), ((1, 50), 64), ((50, 1), 64)],
+    ids=["rows", "row-split-in-columns", "one-row", "one-column"],
+)
+def test_in_blocks_gives_the_same_numbers_bit_for_bit(monkeypatch, f, shape, block):
+    """in_blocks cuts the (n, m) arguments into blocks (a (7, 13) float64 array: rows of 104
+    bytes, two rows a 256-byte block, or a row in pieces of 8 bytes) and the broadcasting
+    ones along with them: the very numbers of one call on the whole arrays."""
+    rng = np.random.default_rng(5)
+    n, m = shape
+    col, row = rng.standard_normal((n, 1)), rng.standard_normal((1, m))
+    z, a = rng.standard_normal(shape), rng.standard_normal(shape)
+    expected = f(col, row, z.copy(), a.copy())
+    calls = []
+
+    def counting(*args):
+        calls.append(args[3].shape)
+        return f(*args)
+
+    _tiny_blocks(monkeypatch, block)
+    got = _namespace.in_blocks(counting, col, row, z, a, into=3)
+    np.testing.assert_array_equal(got, expected)
+    assert len(calls) > 1  # it did cut
+    assert sum(r * c for r, c in calls) == n * m  # every element once
+    assert (got is a) == (f is _in_place)  # in place: the result is a's memory
+
+
+def test_in_blocks_computes_whole_elsewhere_and_for_small_arrays(backend, monkeypatch):
+    be = on(backend)
+    a = be.asarray(np.ones((6, 5)))
+    calls = []
+
+    def f(a):
+        calls.append(a.shape)
+        return a * 2
+
+    _namespace.in_blocks(f, a, into=0)  # 240 bytes: under WHOLE_BYTES
+    _tiny_blocks(monkeypatch)
+    got = _namespace.in_blocks(f, a, into=0)
+    np.testing.assert_array_equal(host(got), np.full((6, 5), 2.0))
+    assert calls == [(6, 5)] * (2 if backend != "numpy" else 1) + (
+        [] if backend != "numpy" else [(1, 5)] * 6
+    )
+
+
+@pytest.mark.parametrize(("activation", "loss", "depth", "l2"), CONFIGS)
+def test_backprop_in_blocks_gives_the_same_gradients_bit_for_bit(
+    activation, loss, depth, l2, monkeypatch
+):
+    params, X, Y, net = problem(activation, loss, depth, l2)
+    J, grads = network.cost_and_gradients(params, X, Y, net)
+    _tiny_blocks(monkeypatch)
+    J_blocks, grads_blocks = network.cost_and_gradients(params, X, Y, net)
+    assert host(J_blocks) == host(J)
+    np.testing.assert_array_equal(flatten(grads_blocks), flatten(grads))
 
 
 # -- backpropagation vs finite differences --------------------------------------------------------
