@@ -119,6 +119,7 @@ BLOCK_BYTES = 1024 * 1024
 WHOLE_BYTES = 16 * 1024 * 1024
 
 
+@functools.cache
 def blocks_elementwise(xp: Any) -> bool:
     """Whether ``xp`` runs a chain of elementwise operations on a large array faster block
     by block (:func:`in_blocks`): each block's passes then read and write a cache, not
@@ -154,18 +155,17 @@ def in_blocks(f: Any, *args: Any, into: int) -> Any:
         return f(*args)
     rows = max(1, BLOCK_BYTES // row_bytes)
     cols = m if row_bytes <= BLOCK_BYTES else max(1, BLOCK_BYTES // full.dtype.itemsize)
-    out = None  # stays None while f writes in place
+    out = full  # where blocks not written in place go: a new array if the first is not
     for i in range(0, n, rows):
         for k in range(0, m, cols):
             part = [_block(a, n, m, i, rows, k, cols) for a in args]
             r = f(*part)
-            if i == 0 and k == 0 and r is not part[into]:
-                out = xp.empty((n, m), dtype=r.dtype)  # f makes new arrays: gathered here
-            if out is not None:
-                out[i : i + rows, k : k + cols] = r
-            elif r is not part[into]:
-                full[i : i + rows, k : k + cols] = r
-    return full if out is None else out
+            if r is part[into] and out is full:
+                continue  # written in place
+            if i == 0 and k == 0:
+                out = xp.empty((n, m), dtype=r.dtype)
+            out[i : i + rows, k : k + cols] = r
+    return out
 
 
 def _block(a: Any, n: int, m: int, i: int, rows: int, k: int, cols: int) -> Any:
