@@ -528,11 +528,7 @@ def _blas(cpu_flags=None):
         + f", {info['num_threads']} threads"
     )
     if cpu_flags is None:
-        with contextlib.suppress(OSError):
-            for line in Path("/proc/cpuinfo").read_text().splitlines():
-                if line.startswith("flags"):
-                    cpu_flags = set(line.split(":", 1)[1].split())
-                    break
+        cpu_flags = set(_cpuinfo().get("flags", "").split())
     warning = None
     if (
         info["internal_api"] == "openblas"
@@ -551,6 +547,56 @@ def _blas(cpu_flags=None):
             "the AVX-512 kernels"
         )
     return text, warning
+
+
+def _cpuinfo(text=None):
+    """The first processor's fields in ``/proc/cpuinfo`` (Linux; empty elsewhere)."""
+    if text is None:
+        try:
+            text = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            return {}
+    fields = {}
+    for line in text.splitlines():
+        if not line.strip():
+            break  # the first processor's block ends
+        key, _, value = line.partition(":")
+        fields[key.strip()] = value.strip()
+    return fields
+
+
+def _cpu(info=None):
+    """The CPU the figures were measured on: model, family/model numbers, the widest vector
+    instructions it offers and how many CPUs this process may use.  Machines of the same
+    name differ (this project's sessions ran on AMD Zen 5 with AVX-512 and on Zen 3
+    without): every ratio depends on it."""
+    info = _cpuinfo() if info is None else info
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count()
+    if not info:
+        return f"CPU {platform.processor() or platform.machine()}, {cpus} CPUs"
+    flags = set(info.get("flags", "").split())
+    simd = (
+        "AVX-512"
+        if "avx512f" in flags
+        else "AVX2, no AVX-512"
+        if "avx2" in flags
+        else "no AVX2"
+        if flags
+        else "vector extensions unknown"
+    )
+    numbers = ", ".join(
+        f"{name} {info[key]}"
+        for key, name in (("cpu family", "family"), ("model", "model"))
+        if key in info
+    )
+    return (
+        f"CPU {info.get('model name', '?')}"
+        + (f" ({numbers})" if numbers else "")
+        + f", {simd}, {cpus} CPUs"
+    )
 
 
 def main(argv=None):
@@ -628,8 +674,9 @@ def main(argv=None):
         [2**8, 2**10] if args.quick else [2**p for p in range(8, 21, 2) if 2**p <= args.max_m]
     )
     args.out.mkdir(parents=True, exist_ok=True)
+    cpu = _cpu()
     blas, blas_warning = _blas()
-    print(f"# {blas}")
+    print(f"# {cpu}\n# {blas}")
     if blas_warning:
         print(f"# note: {blas_warning}")
 
@@ -668,6 +715,7 @@ def main(argv=None):
     meta = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": platform.platform(),
+        "cpu": cpu,
         "versions": _versions(),
         "blas": blas,
         "blas_warning": blas_warning,
@@ -695,7 +743,7 @@ def main(argv=None):
         f"# portnet batch benchmark\n\n{meta['date']}; {meta['machine']}; "
         + ", ".join(f"{k} {v}" for k, v in meta["versions"].items())
         + f"; {rounds} rounds ({planar_rounds} for the planar run), {SETTLE} s settle; "
-        + blas
+        + f"{cpu}; {blas}"
         + (f"\n\n**Note**: {blas_warning}." if blas_warning else "")
     ]
     for dtype, rows in planar.items():

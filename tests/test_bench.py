@@ -96,6 +96,37 @@ def test_the_report_names_numpys_blas_as_numpy_was_built_with_it(bench):
     assert text.split()[2] in built  # 'openblas' in 'scipy-openblas', for instance
 
 
+ZEN3 = """processor\t: 0
+vendor_id\t: AuthenticAMD
+cpu family\t: 25
+model\t\t: 1
+model name\t: AMD EPYC
+flags\t\t: fpu sse2 avx fma avx2
+
+processor\t: 1
+model name\t: another CPU
+"""
+
+
+@pytest.mark.parametrize(
+    ("extra_flags", "simd"),
+    [("", "AVX2, no AVX-512"), (" avx512f avx512bw", "AVX-512"), (None, "no AVX2")],
+)
+def test_the_report_names_the_cpu(bench, extra_flags, simd):
+    text = ZEN3 if extra_flags is not None else ZEN3.replace(" avx2", "")
+    if extra_flags:
+        text = text.replace("avx2\n", f"avx2{extra_flags}\n", 1)
+    info = bench._cpuinfo(text)
+    assert info["model name"] == "AMD EPYC"  # the first processor's block only
+    cpu = bench._cpu(info)
+    assert cpu.startswith(f"CPU AMD EPYC (family 25, model 1), {simd}, ")
+    assert cpu.endswith(" CPUs")
+
+
+def test_the_report_names_the_cpu_without_proc_cpuinfo(bench):
+    assert bench._cpu({}).startswith("CPU ")
+
+
 def _fake_blas(architecture):
     return [
         {"user_api": "openmp", "internal_api": "openmp", "filepath": "/t/torch/lib/libgomp.so",
