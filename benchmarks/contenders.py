@@ -16,6 +16,7 @@ import numpy as np
 from seeds_reference import SeedsLoop
 
 import portnet
+from portnet._namespace import Workspace, reuses_arrays
 from portnet.network import _matmul
 
 __all__ = ["PEERS", "PORTNET_BACKENDS", "make"]
@@ -70,13 +71,18 @@ class Portnet:
         row = xp.ones((1, X.shape[0]), dtype=X.dtype)
         acts = [X.T] + [_matmul(xp.ones((W.shape[0], 1), dtype=X.dtype), row, xp) for W in Ws]
 
+        # written where train's steps write them: a workspace's arrays on NumPy and torch
+        # (reused from call to call, as from step to step), fresh arrays elsewhere
+        ws = Workspace() if reuses_arrays(xp) else None
+
         def products(acts, Ws):
             out = []
             for l, W in enumerate(Ws):
-                out.append(_matmul(W, acts[l], xp))  # forward: (n_out, n_in) @ (n_in, m)
+                # forward: (n_out, n_in) @ (n_in, m)
+                out.append(_matmul(W, acts[l], xp, ws, ("Z", l)))
                 out.append(acts[l + 1] @ acts[l].T)  # dW: (n_out, m) @ (m, n_in)
                 if l and W.shape[0] > 1:  # dA_prev (a broadcast product when n_out = 1)
-                    out.append(_matmul(W.T, acts[l + 1], xp))
+                    out.append(_matmul(W.T, acts[l + 1], xp, ws, ("dA", l)))
             return out
 
         return _synchronised(self.backend, products, acts, Ws)

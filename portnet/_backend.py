@@ -217,6 +217,20 @@ class Backend:
 
         return _dask_gradients if self.name == "dask" else cost_and_gradients
 
+    def run_gradients(self) -> Callable[..., Any]:
+        """:attr:`gradients` for one training run: with a workspace of the run's own
+        (:class:`portnet._namespace.Workspace`) where the library reuses arrays (NumPy,
+        torch): each layer's ``(n, m)`` products then stay in the same memory from step to
+        step instead of fresh memory from the operating system each time.  The workspace
+        lives as long as the run holds the returned function.  Elsewhere :attr:`gradients`
+        itself (on JAX a static argument of the compiled step: the same object every run).
+        """
+        from ._namespace import Workspace, reuses_arrays
+
+        if self.name == "dask" or not reuses_arrays(self.xp):
+            return self.gradients
+        return functools.partial(self.gradients, workspace=Workspace())
+
     def to_working(self, tree: Any) -> Any:
         """Parameters (or optimiser state) as the training loop carries them between steps:
         on Dask the small arrays of the chunks' library (NumPy, CuPy) on the host, updated

@@ -7,7 +7,7 @@ its type, so the answer is cached by type.
 
 Beside it, the places where the math asks how a library runs best (still no backend
 imported): :func:`samples_first`, :func:`sums_by_product`, :func:`clips_by_maximum`,
-:func:`into` and :func:`in_blocks`.
+:func:`into`, :func:`in_blocks` and :class:`Workspace`.
 """
 
 from __future__ import annotations
@@ -18,11 +18,13 @@ from typing import Any
 import array_api_compat
 
 __all__ = [
+    "Workspace",
     "array_namespace",
-    "blocks_elementwise",
+    "block_bytes",
     "clips_by_maximum",
     "in_blocks",
     "into",
+    "reuses_arrays",
     "samples_first",
     "sums_by_product",
 ]
@@ -109,32 +111,44 @@ def _takes_out(xp: Any) -> bool:
     )
 
 
-#: bytes of one block of the result in :func:`in_blocks`: with the few other arrays an
-#: elementwise chain reads, a block stays in cache for all of the chain's passes (256 KiB
-#: blocks ran as fast here, with 4× the calls of Python)
+#: bytes of one block of the result in :func:`in_blocks` on NumPy: with the few other arrays
+#: an elementwise chain reads, a block stays in cache for all of the chain's passes (256 KiB
+#: blocks ran as fast on one machine, with 4× the calls of Python; 0.25, 0.5 and 4 MiB all
+#: slower on another: tanh's backward chain on (1024, 8192) float32, 8.3 ms in 1 MiB blocks
+#: against 9.1–9.9, whole 13.9)
 BLOCK_BYTES = 1024 * 1024
+#: the same for torch, which spreads each call over its threads at a few µs of dispatch a
+#: call: the same chain 6.4 ms in 4 MiB blocks, 7.9 in 1 MiB, 13.3 in 256 KiB, whole 10.8;
+#: (256, 200 000) float32 38 ms, 46 in 1 MiB blocks, whole 78
+TORCH_BLOCK_BYTES = 4 * 1024 * 1024
 #: results up to this size are computed whole: blocks gained nothing measurable below it,
 #: and up to 16 MiB (the deep net's (256, 8192) float64) a few per cent were lost to the
-#: calls of Python per block
+#: calls of Python per block (torch: (256, 8192) float32 1.9 ms in 4 MiB blocks, 1.7 whole)
 WHOLE_BYTES = 16 * 1024 * 1024
 
 
-@functools.cache
-def blocks_elementwise(xp: Any) -> bool:
-    """Whether ``xp`` runs a chain of elementwise operations on a large array faster block
-    by block (:func:`in_blocks`): each block's passes then read and write a cache, not
-    memory.
+def block_bytes(x: Any) -> int | None:
+    """Bytes of the blocks in which :func:`in_blocks` runs a chain of elementwise operations
+    over arrays like ``x``, or None where the chain runs whole: in blocks, each block's
+    passes read and write a cache, not memory.
 
-    True for NumPy, whose every call is one pass over the whole array.  False elsewhere:
-    XLA fuses the chain itself; torch spreads each operation over its threads, CuPy over a
-    GPU; array-api-strict is the conformance check, and Dask splits work into its chunks.
+    :data:`BLOCK_BYTES` for NumPy and :data:`TORCH_BLOCK_BYTES` for torch on the CPU, whose
+    every call is one pass over the whole array (torch's spread over its threads).  None
+    elsewhere: XLA fuses the chain itself, a GPU (CuPy, torch on CUDA) has caches of its
+    own and each block would be one more kernel launch; array-api-strict is the conformance
+    check, and Dask splits work into its chunks.
     """
-    return array_api_compat.is_numpy_namespace(xp)
+    xp = array_namespace(x)
+    if array_api_compat.is_numpy_namespace(xp):
+        return BLOCK_BYTES
+    if array_api_compat.is_torch_namespace(xp) and x.device.type == "cpu":
+        return TORCH_BLOCK_BYTES
+    return None
 
 
 def in_blocks(f: Any, *args: Any, into: int) -> Any:
     """``f(*args)`` for ``f`` elementwise over its ``(n, m)`` result, computed block by
-    block where the library runs each call as a pass over memory (:func:`blocks_elementwise`)
+    block where the library runs each call as a pass over memory (:func:`block_bytes`)
     and the result is large.
 
     ``args[into]`` has the result's shape ``(n, m)``; every other argument broadcasts
@@ -146,15 +160,20 @@ def in_blocks(f: Any, *args: Any, into: int) -> Any:
     as ``f(*args)``, bit for bit (each element's operations are the same).
     """
     full = args[into]
-    xp = array_namespace(full)
-    if not blocks_elementwise(xp) or full.ndim != 2:
+    block = block_bytes(full)
+    if block is None or full.ndim != 2:
         return f(*args)
     n, m = full.shape
-    row_bytes = m * full.dtype.itemsize
-    if n * row_bytes <= WHOLE_BYTES:
+    size = full.dtype.itemsize
+    if n * m * size <= WHOLE_BYTES:
         return f(*args)
-    rows = max(1, BLOCK_BYTES // row_bytes)
-    cols = m if row_bytes <= BLOCK_BYTES else max(1, BLOCK_BYTES // full.dtype.itemsize)
+    xp = array_namespace(full)
+    if samples_first(xp):  # (n, m) laid out as (m, n) in memory: blocks of whole columns
+        cols = max(1, block // (n * size))
+        rows = n if n * size <= block else max(1, block // size)
+    else:  # row-major: blocks of whole rows, a row in pieces if it is larger than a block
+        rows = max(1, block // (m * size))
+        cols = m if m * size <= block else max(1, block // size)
     out = full  # where blocks not written in place go: a new array if the first is not
     for i in range(0, n, rows):
         for k in range(0, m, cols):
@@ -163,9 +182,25 @@ def in_blocks(f: Any, *args: Any, into: int) -> Any:
             if r is part[into] and out is full:
                 continue  # written in place
             if i == 0 and k == 0:
-                out = xp.empty((n, m), dtype=r.dtype)
+                out = _empty_like_layout(xp, n, m, r, full)
             out[i : i + rows, k : k + cols] = r
     return out
+
+
+def _empty_like_layout(xp: Any, n: int, m: int, block: Any, full: Any) -> Any:
+    """A new ``(n, m)`` array on ``block``'s device, laid out in memory as ``block`` (the
+    first block's result) is, or as ``full`` where a block with a single row or column
+    does not tell: column-major where the first axis is the one contiguous in memory
+    (torch's samples-first arrays), else row-major.  ``f`` on the whole arrays would have
+    laid out its result so, and what reads it next (``dZ·1``, ``dZ·Xᵀ``) sums in an order
+    that depends on the layout: the same layout, the same numbers."""
+    like = block if min(block.shape) > 1 else full
+    stride = getattr(like, "stride", None)  # torch: in elements, NumPy: .strides in bytes
+    strides = stride() if callable(stride) else getattr(like, "strides", None)
+    device = array_api_compat.device(block)
+    if strides is not None and min(like.shape) > 1 and strides[0] < strides[1]:
+        return xp.empty((m, n), dtype=block.dtype, device=device).T
+    return xp.empty((n, m), dtype=block.dtype, device=device)
 
 
 def _block(a: Any, n: int, m: int, i: int, rows: int, k: int, cols: int) -> Any:
@@ -176,3 +211,41 @@ def _block(a: Any, n: int, m: int, i: int, rows: int, k: int, cols: int) -> Any:
     r = slice(i, i + rows) if a.shape[0] == n else slice(None)
     c = slice(k, k + cols) if a.shape[1] == m else slice(None)
     return a[r, c]
+
+
+class Workspace:
+    """Arrays that a training run reuses from one step to the next for results of the same
+    shape, instead of making them afresh every step.
+
+    NumPy and torch on the CPU take a large array (32 MiB and more, glibc's largest ``mmap``
+    threshold: a (8192, 1024) float32 layer) straight from the operating system and give it
+    back when it is freed, so a step that makes one pays every time for new pages, zeroed by
+    the kernel (torch: a page fault per 4 KiB, 8 192 for that layer; NumPy: 2 MiB pages).
+    A workspace keeps one array per ``(key, shape, dtype)`` for as long as the run holds it.
+    Only for results read within one step (the forward pass's pre-activations, which
+    backpropagation reads in the same step): the next step writes over them.
+    """
+
+    def __init__(self) -> None:
+        self._arrays: dict[tuple[Any, ...], Any] = {}
+
+    def product(self, a: Any, b: Any, *, key: Any) -> Any:
+        """``a @ b`` (2-D arrays of one dtype), written into this workspace's array for
+        ``key`` and the result's shape: the very numbers of ``a @ b`` (the same BLAS call)."""
+        xp = array_namespace(a)
+        shape = (a.shape[0], b.shape[1])
+        slot = (key, shape, a.dtype)
+        out = self._arrays.get(slot)
+        if out is None:
+            out = xp.empty(shape, dtype=a.dtype, device=array_api_compat.device(a))
+            self._arrays[slot] = out
+        return xp.matmul(a, b, out=out)
+
+
+@functools.cache
+def reuses_arrays(xp: Any) -> bool:
+    """Whether a training run on ``xp`` keeps a :class:`Workspace`: NumPy and torch, whose
+    ``matmul`` writes into an existing array (``out=``) and whose large arrays come from
+    the operating system afresh.  Not CuPy (its memory pool already reuses device memory),
+    JAX (immutable arrays), array-api-strict (the standard has no ``out=``) or Dask."""
+    return array_api_compat.is_numpy_namespace(xp) or array_api_compat.is_torch_namespace(xp)

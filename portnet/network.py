@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from ._namespace import array_namespace, in_blocks, samples_first, sums_by_product
+from ._namespace import Workspace, array_namespace, in_blocks, samples_first, sums_by_product
 from .activations import Activation, add_into
 from .losses import Loss
 
@@ -73,23 +73,32 @@ class Network(NamedTuple):
     l2: float = 0.0
 
 
-def _matmul(A: Array, B: Array, xp: Any) -> Array:
+def _matmul(
+    A: Array, B: Array, xp: Any, workspace: Workspace | None = None, key: Any = None
+) -> Array:
     """``A @ B`` for a result of shape ``(n, m)`` (features first, samples along the last
     axis): computed as ``(Bᵀ @ Aᵀ)ᵀ`` where the library runs such arrays faster laid out
-    samples-first in memory (torch: see :func:`portnet._namespace.samples_first`)."""
-    return (B.T @ A.T).T if samples_first(xp) else A @ B
+    samples-first in memory (torch: see :func:`portnet._namespace.samples_first`); written
+    into ``workspace``'s array for ``key`` if one is given (the same numbers)."""
+    if samples_first(xp):
+        A, B = B.T, A.T
+    P = A @ B if workspace is None else workspace.product(A, B, key=key)
+    return P.T if samples_first(xp) else P
 
 
-def _forward(params: Params, X: Array, net: Network) -> tuple[Array, list[tuple[Array, Array]]]:
+def _forward(
+    params: Params, X: Array, net: Network, workspace: Workspace | None = None
+) -> tuple[Array, list[tuple[Array, Array]]]:
     """``A_L``, samples-first ``(m, n_L)`` as the loss reads it, and, per layer, its input
-    ``A_{l-1}`` and pre-activation ``Z_l``, features-first ``(n_l, m)``; ``X`` is ``(m, n_0)``."""
+    ``A_{l-1}`` and pre-activation ``Z_l``, features-first ``(n_l, m)``; ``X`` is ``(m, n_0)``.
+    With a ``workspace``, every ``Z_l`` is written into its array there."""
     xp = array_namespace(X)
     A = X.T  # (n_0, m)
     cache = []
     last = len(params) - 1
     for l, (W, b) in enumerate(params):
         # (n_l, n_{l-1}) @ (n_{l-1}, m) + (n_l, 1) -> (n_l, m)
-        Z = add_into(_matmul(W, A, xp), b[:, None])
+        Z = add_into(_matmul(W, A, xp, workspace, ("Z", l)), b[:, None])
         cache.append((A, Z))
         # a hidden Z is read again only by backprop, through its activation: activate may
         # write A into Z's memory (tanh, ReLU; Z then holds A); the output's Z is the loss's
@@ -120,9 +129,19 @@ def cost(params: Params, X: Array, Y: Array, net: Network) -> Array:
 
 
 def cost_and_gradients(
-    params: Params, X: Array, Y: Array, net: Network, *, with_cost: bool = True
+    params: Params,
+    X: Array,
+    Y: Array,
+    net: Network,
+    *,
+    with_cost: bool = True,
+    workspace: Workspace | None = None,
 ) -> tuple[Array | None, Params]:
     """Backpropagation: the cost and its gradient with respect to every ``W_l`` and ``b_l``.
+
+    ``workspace`` (a training run's :class:`portnet._namespace.Workspace`, or None): the
+    layers' ``(n, m)`` products are written into its arrays, reused by the next step
+    (the same numbers); nothing returned is one of them.
 
     Returns
     -------
@@ -134,7 +153,7 @@ def cost_and_gradients(
     """
     xp = array_namespace(X, *params[0])
     m = X.shape[0]
-    A, cache = _forward(params, X, net)
+    A, cache = _forward(params, X, net, workspace)
     Z = cache[-1][1].T  # (m, n_L): the loss's samples-first view
     J = net.loss.value(Z, Y) + _l2_cost(params, m, net.l2) if with_cost else None
     dZ = net.loss.gradient(Z, A, Y).T  # (n_L, m)
@@ -160,7 +179,7 @@ def cost_and_gradients(
             if W.shape[0] == 1:
                 dZ = in_blocks(net.activation.backprop_outer, W.T, dZ, Z_prev, A_prev, into=3)
             else:
-                dA = _matmul(W.T, dZ, xp)
+                dA = _matmul(W.T, dZ, xp, workspace, ("dA", l))
                 dZ = in_blocks(net.activation.backprop, dA, Z_prev, A_prev, into=0)
     return J, tuple(reversed(grads))
 

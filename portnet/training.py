@@ -561,8 +561,12 @@ class _Loop:
         theta = be.to_working(theta)
         state = self.opt.init(theta) if state is None else be.to_working(state)
         self._shuffling = shuffling
+        # NumPy, torch: arrays reused from step to step, released when this run ends
+        gradients = be.run_gradients()
         if batch >= X.shape[0]:
-            theta, reason = self._run_full(theta, state, X, Y, iterations, log_every, start)
+            theta, reason = self._run_full(
+                theta, state, X, Y, iterations, log_every, start, gradients=gradients
+            )
         else:
             theta, reason = self._run_batches(
                 theta,
@@ -575,6 +579,7 @@ class _Loop:
                 log_every,
                 cost,
                 start,
+                gradients=gradients,
             )
         if reason is None:
             self.steps = iterations
@@ -590,10 +595,12 @@ class _Loop:
         iterations: int,
         log_every: int,
         start: int,
+        *,
+        gradients: Callable[..., Any],
     ) -> tuple[Params, str | None]:
         """Full batch: the steps between two log points run as one call (one program on JAX)."""
         be = self.be
-        run = be.compile_repeat(_advance, net=self.net, optimizer=self.opt, gradients=be.gradients)
+        run = be.compile_repeat(_advance, net=self.net, optimizer=self.opt, gradients=gradients)
         for i in range(start, iterations, log_every):
             before = theta
             n = min(log_every, iterations - i)
@@ -618,6 +625,8 @@ class _Loop:
         log_every: int,
         cost: Callable[..., Array],
         start: int,
+        *,
+        gradients: Callable[..., Any],
     ) -> tuple[Params, str | None]:
         """Mini-batches: one compiled step per batch, its rows gathered inside the step.
 
@@ -630,7 +639,7 @@ class _Loop:
             _advance if chunked else _advance_batch,
             net=self.net,
             optimizer=self.opt,
-            gradients=be.gradients,
+            gradients=gradients,
         )
         m = X.shape[0]
         # Dask: chunk c is rows [c·batch, (c+1)·batch), sliced once for the whole run

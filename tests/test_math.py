@@ -18,7 +18,7 @@ from array_api_extra.testing import assert_close
 from portnet import _namespace, activations, losses, network
 from portnet.network import Layer, Network
 
-from .conftest import host, on
+from .conftest import host, on, require
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "identity")
 LOSSES = ("binary_crossentropy", "categorical_crossentropy", "squared_error")
@@ -165,6 +165,7 @@ def test_activate_is_forward_and_backprop_reads_a_alone(backend, dtype, name: st
 def _tiny_blocks(monkeypatch: pytest.MonkeyPatch, block: int = 64) -> None:
     """Make every array "large": blocks of ``block`` bytes, nothing computed whole."""
     monkeypatch.setattr(_namespace, "BLOCK_BYTES", block)
+    monkeypatch.setattr(_namespace, "TORCH_BLOCK_BYTES", block)
     monkeypatch.setattr(_namespace, "WHOLE_BYTES", 0)
 
 
@@ -179,33 +180,58 @@ def _fresh(col, row, z, a):  # makes a new array, as the default backprop does
     return (a * row + col) * z - 0.5
 
 
+def _laid_out(be, host_array):
+    """``host_array`` on backend ``be``, laid out in memory as the network lays out its
+    ``(n, m)`` arrays there: samples-first (the transpose of a row-major array) on torch."""
+    if _namespace.samples_first(be.xp):
+        return be.asarray(np.ascontiguousarray(host_array.T)).T
+    return be.asarray(host_array)
+
+
+@pytest.mark.parametrize("blocking", ["numpy", "torch"])  # the libraries that run blocks
 @pytest.mark.parametrize("f", [_in_place, _fresh], ids=["in-place", "new-array"])
 @pytest.mark.parametrize(
     ("shape", "block"),
     [((7, 13), 64), ((7, 13), 8), ((1, 50), 64), ((50, 1), 64)],
     ids=["rows", "row-split-in-columns", "one-row", "one-column"],
 )
-def test_in_blocks_gives_the_same_numbers_bit_for_bit(monkeypatch, f, shape, block):
-    """in_blocks cuts the (n, m) arguments into blocks (a (7, 13) float64 array: rows of 104
-    bytes, two rows a 256-byte block, or a row in pieces of 8 bytes) and the broadcasting
-    ones along with them: the very numbers of one call on the whole arrays."""
+def test_in_blocks_gives_the_same_numbers_bit_for_bit(monkeypatch, f, shape, block, blocking):
+    """in_blocks cuts the (n, m) arguments into blocks (NumPy, a (7, 13) float64 array: rows
+    of 104 bytes, two rows a 256-byte block, or a row in pieces of 8 bytes; torch, laid out
+    samples-first: columns of 56 bytes, one column a block, or in pieces) and the
+    broadcasting ones along with them: the very numbers of one call on the whole arrays."""
+    require(blocking)
+    be = on(blocking)
     rng = np.random.default_rng(5)
     n, m = shape
     col, row = rng.standard_normal((n, 1)), rng.standard_normal((1, m))
     z, a = rng.standard_normal(shape), rng.standard_normal(shape)
     expected = f(col, row, z.copy(), a.copy())
+    col, row, z, a = (_laid_out(be, x) for x in (col, row, z, a))
     calls = []
 
     def counting(*args):
-        calls.append(args[3].shape)
+        calls.append(tuple(args[3].shape))
         return f(*args)
 
     _tiny_blocks(monkeypatch, block)
     got = _namespace.in_blocks(counting, col, row, z, a, into=3)
-    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(host(got), expected)
     assert len(calls) > 1  # it did cut
     assert sum(r * c for r, c in calls) == n * m  # every element once
+    if _namespace.samples_first(be.xp):  # blocks of whole columns where a column fits
+        assert all(r == n for r, _ in calls) or 8 * n > block
+    else:  # blocks of whole rows where a row fits
+        assert all(c == m for _, c in calls) or 8 * m > block
     assert (got is a) == (f is _in_place)  # in place: the result is a's memory
+    if f is _fresh and n > 1 and m > 1:  # a new array, laid out as the inputs are
+        assert _same_layout(got, a)
+
+
+def _same_layout(x, y) -> bool:
+    if hasattr(x, "stride"):  # torch
+        return x.stride() == y.stride()
+    return x.flags.c_contiguous == y.flags.c_contiguous
 
 
 def test_in_blocks_computes_whole_elsewhere_and_for_small_arrays(backend, monkeypatch):
@@ -223,20 +249,89 @@ def test_in_blocks_computes_whole_elsewhere_and_for_small_arrays(backend, monkey
     np.testing.assert_array_equal(host(got), np.full((6, 5), 2.0))
     if backend == "numpy":  # whole while small, then rows of 40 bytes: a row a block
         assert calls == [(6, 5)] + [(1, 5)] * 6
+    elif backend == "torch":  # columns of 48 bytes (samples-first in memory): one a block
+        assert calls == [(6, 5)] + [(6, 1)] * 5
     else:  # whole both times
         assert calls == [(6, 5)] * 2
 
 
+def test_in_blocks_computes_whole_on_a_torch_device_other_than_the_cpu():
+    torch = pytest.importorskip("torch", reason="backend 'torch' is not installed")
+    assert _namespace.block_bytes(torch.ones(2, 2)) == _namespace.TORCH_BLOCK_BYTES
+    assert _namespace.block_bytes(torch.empty(2, 2, device="meta")) is None
+
+
+@pytest.mark.parametrize("blocking", ["numpy", "torch"])
 @pytest.mark.parametrize(("activation", "loss", "depth", "l2"), CONFIGS)
 def test_backprop_in_blocks_gives_the_same_gradients_bit_for_bit(
-    activation, loss, depth, l2, monkeypatch
+    activation, loss, depth, l2, monkeypatch, blocking
 ):
+    require(blocking)
+    be = on(blocking)
     params, X, Y, net = problem(activation, loss, depth, l2)
+    params = tuple(Layer(be.asarray(W), be.asarray(b)) for W, b in params)
+    X, Y = be.asarray(X), be.asarray(Y)
     J, grads = network.cost_and_gradients(params, X, Y, net)
     _tiny_blocks(monkeypatch)
     J_blocks, grads_blocks = network.cost_and_gradients(params, X, Y, net)
     assert host(J_blocks) == host(J)
     np.testing.assert_array_equal(flatten(grads_blocks), flatten(grads))
+
+
+# -- a training run's workspace: products written into arrays reused step after step ------------
+def test_workspace_products_reuse_one_array_per_key_and_shape(backend, dtype):
+    be = on(backend)
+    rng = np.random.default_rng(3)
+    a, b = (be.asarray(rng.standard_normal(s), be.dtype(dtype)) for s in ((5, 4), (4, 6)))
+    ws = _namespace.Workspace()
+    if not _namespace.reuses_arrays(be.xp):
+        assert be.run_gradients() is be.gradients  # no workspace where nothing is reused
+        return
+    first = ws.product(a, b, key="Z")
+    np.testing.assert_array_equal(host(first), host(a @ b))  # the very numbers of a @ b
+    again = ws.product(2 * a, b, key="Z")  # the same key and shape: the same memory
+    np.testing.assert_array_equal(host(again), host((2 * a) @ b))
+    other = ws.product(a, b, key="dA")  # another key: another array
+    smaller = ws.product(a[:3], b, key="Z")  # another shape (a last, smaller batch)
+    assert _same_memory(first, again)
+    assert not _same_memory(first, other)
+    assert not _same_memory(first, smaller)
+    assert tuple(smaller.shape) == (3, 6)
+    gradients = be.run_gradients()
+    assert isinstance(gradients.keywords["workspace"], _namespace.Workspace)
+    assert be.run_gradients().keywords["workspace"] is not gradients.keywords["workspace"]
+
+
+def _same_memory(x, y) -> bool:
+    if hasattr(x, "data_ptr"):  # torch
+        return x.data_ptr() == y.data_ptr()
+    return np.shares_memory(x, y)
+
+
+@pytest.mark.parametrize("reusing", ["numpy", "torch"])  # reuses_arrays: the backends it serves
+@pytest.mark.parametrize(("activation", "loss", "depth", "l2"), CONFIGS)
+def test_backprop_with_a_workspace_gives_the_same_gradients_bit_for_bit(
+    activation, loss, depth, l2, reusing
+):
+    """Gradients with a workspace are the very numbers of those without, and what one step
+    returns is not overwritten by the next step (nothing returned lives in the workspace)."""
+    require(reusing)
+    be = on(reusing)
+    params, X, Y, net = problem(activation, loss, depth, l2)
+    params = tuple(Layer(be.asarray(W), be.asarray(b)) for W, b in params)
+    X, Y = be.asarray(X), be.asarray(Y)
+    other = tuple(Layer(2 * W, b - 1) for W, b in params)
+    ws = _namespace.Workspace()
+    J, grads = network.cost_and_gradients(params, X, Y, net, workspace=ws)
+    kept = (host(J), flatten(grads))
+    J_other, grads_other = network.cost_and_gradients(other, X, Y, net, workspace=ws)
+    assert (host(J), flatten(grads).tolist()) == (kept[0], kept[1].tolist())
+    J_ref, grads_ref = network.cost_and_gradients(params, X, Y, net)
+    assert kept[0] == host(J_ref)
+    np.testing.assert_array_equal(kept[1], flatten(grads_ref))
+    J_ref, grads_ref = network.cost_and_gradients(other, X, Y, net)
+    assert host(J_other) == host(J_ref)
+    np.testing.assert_array_equal(flatten(grads_other), flatten(grads_ref))
 
 
 # -- backpropagation vs finite differences --------------------------------------------------------
