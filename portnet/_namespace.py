@@ -230,9 +230,12 @@ class Workspace:
         self._arrays: dict[tuple[Any, ...], Any] = {}
 
     def product(self, a: Any, b: Any, *, key: Any) -> Any:
-        """``a @ b`` (2-D arrays of one dtype), written into this workspace's array for
-        ``key`` and the result's shape: the very numbers of ``a @ b`` (the same BLAS call)."""
+        """``a @ b`` (2-D arrays), written into this workspace's array for ``key`` and the
+        result's shape: the very numbers of ``a @ b`` (the same BLAS call).  Arrays of two
+        dtypes get a new array (the namespace's ``matmul`` promotes them)."""
         xp = array_namespace(a)
+        if a.dtype != b.dtype:
+            return xp.matmul(a, b)
         shape = (a.shape[0], b.shape[1])
         slot = (key, shape, a.dtype)
         out = self._arrays.get(slot)

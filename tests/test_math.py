@@ -297,6 +297,9 @@ def test_workspace_products_reuse_one_array_per_key_and_shape(backend, dtype):
     assert not _same_memory(first, other)
     assert not _same_memory(first, smaller)
     assert tuple(smaller.shape) == (3, 6)
+    if dtype == "float32":  # two dtypes: a @ b itself, promoted
+        wide = ws.product(a, be.asarray(host(b), be.dtype("float64")), key="Z")
+        assert wide.dtype == be.dtype("float64")
     gradients = be.run_gradients()
     assert isinstance(gradients.keywords["workspace"], _namespace.Workspace)
     assert be.run_gradients().keywords["workspace"] is not gradients.keywords["workspace"]
