@@ -80,10 +80,11 @@ def _matmul(
     axis): computed as ``(Bᵀ @ Aᵀ)ᵀ`` where the library runs such arrays faster laid out
     samples-first in memory (torch: see :func:`portnet._namespace.samples_first`); written
     into ``workspace``'s array for ``key`` if one is given (the same numbers)."""
-    if samples_first(xp):
+    flip = samples_first(xp)
+    if flip:
         A, B = B.T, A.T
     P = A @ B if workspace is None else workspace.product(A, B, key=key)
-    return P.T if samples_first(xp) else P
+    return P.T if flip else P
 
 
 def _forward(
