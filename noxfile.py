@@ -4,7 +4,8 @@
   environment holding NumPy plus that backend (pins in ``backends/<name>.txt``); tests of
   backends that are not installed in a session are skipped with the reason printed.
   Every session but ``tests(numpy)`` runs only the tests that touch its backend
-  (``pytest --only-backend NAME``), not the NumPy-only ones again.
+  (``pytest --only-backend NAME``), not the NumPy-only ones again. Tests run in one worker
+  process per core (pytest-xdist, ``-n auto``); ``nox -s tests -- -n 0`` runs them in one.
 - ``agreement``: the cross-backend agreement report on every CPU backend together.
 - ``gpu``: the tests and the agreement report with CuPy, JAX and torch on CUDA; without a
   usable CUDA device it stops after asking CuPy, and is reported as skipped with the reason.
@@ -16,10 +17,15 @@
 
 from __future__ import annotations
 
+import os
+
 import nox
 
 nox.options.default_venv_backend = "virtualenv"  # pip: see DEVELOPERS.md on torch
 nox.options.sessions = ["lint", "tests", "gpu"]
+# pip skips compiling every installed module to bytecode (torch's ~50 s install → ~15 s):
+# Python compiles the ones a session imports when it imports them
+os.environ.setdefault("PIP_NO_COMPILE", "1")
 
 BACKENDS = ["numpy", "jax", "torch", "array_api_strict", "dask"]
 GPU_PROBE = (
@@ -37,7 +43,11 @@ def tests(session: nox.Session, backend: str) -> None:
     # every session but NumPy's runs only the tests that touch its backend (tests/conftest.py):
     # the NumPy-only ones, which it would repeat, run once, in tests(numpy)
     only = ["--only-backend", backend] if backend != "numpy" and not session.posargs else []
-    session.run("pytest", *only, *session.posargs)
+    # one worker process per core (pytest-xdist; a later -n in posargs wins) and one thread per
+    # worker: torch's and OpenBLAS's thread pools, one per core in every worker, would contend
+    # for the cores (tests(torch) took twice as long)
+    threads = {"OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    session.run("pytest", "-n", "auto", *only, *session.posargs, env=threads)
 
 
 @nox.session
@@ -60,9 +70,9 @@ def _require_gpu(session: nox.Session, consequence: str) -> None:
 @nox.session
 def gpu(session: nox.Session) -> None:
     """Tests and agreement report on CUDA (CuPy, JAX, torch); skipped, saying why, without a GPU."""
-    session.install("-e", ".[test]")
+    session.install("-e", ".")  # the probe needs portnet and CuPy; the rest only with a GPU
     _require_gpu(session, "nothing ran on a GPU")
-    session.install("-r", "backends/gpu.txt")
+    session.install("-e", ".[test]", "-r", "backends/gpu.txt")
     session.run("pytest", *session.posargs, env={"PORTNET_TEST_GPU": "1"})
     session.run("python", "-m", "portnet.agreement", "--gpu", "--out", "agreement-results-gpu")
 
