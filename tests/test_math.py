@@ -161,6 +161,48 @@ def test_activate_is_forward_and_backprop_reads_a_alone(backend, dtype, name: st
     assert_close(host(got), expected, rtol=rtol, atol=rtol)
 
 
+@pytest.mark.parametrize("name", ["relu", "leaky_relu"])
+def test_relu_backprop_writes_its_derivative_into_a(backend, dtype, name: str):
+    """ReLU's and leaky ReLU's backprop give ``dA ∘ g'(z)`` bit for bit, also at ``z = 0`` and
+    ``-0.0`` (derivative 0, or the slope, as in seed 003), with their derivative built in the
+    dead activation's memory where the library takes ``out=`` (NumPy, torch: no new array
+    but the result, which is ``dA``'s); backprop_outer writes into that memory too."""
+    be = on(backend)
+    dt = be.dtype(dtype)
+    g = activations.get_activation(name)
+    z_host = np.array([[-3.0, -0.0, 0.0, 1e-30, 2.5], [0.5, -1e-30, 0.0, -2.0, 7.0]])
+    dA_host = np.random.default_rng(5).standard_normal(z_host.shape)
+    z = be.asarray(z_host, dt)
+    a = g.forward(z)
+    expected = host(be.asarray(dA_host, dt) * g.derivative(z, a))
+    slope = dict(g.options).get("slope", 0.0)
+    derivative = host(be.asarray(np.where(z_host > 0, 1.0, slope), dt))  # in the dtype
+    np.testing.assert_array_equal(host(g.derivative(z, a)), derivative)
+    dA = be.asarray(dA_host, dt)
+    got = g.backprop(dA, z, a)
+    np.testing.assert_array_equal(host(got), expected)
+    if backend == "numpy":
+        assert np.shares_memory(got, dA)
+        np.testing.assert_array_equal(a, derivative)  # a held the derivative
+    elif backend == "torch":
+        assert got.data_ptr() == dA.data_ptr()
+        np.testing.assert_array_equal(host(a), derivative)
+    # dA = col·row (a single output unit): never made, the result written into a; ReLU's bit
+    # for bit (its derivative is 0 or 1), leaky ReLU's up to rounding ((g'·row)·col)
+    col, row = be.asarray(dA_host[:, :1], dt), be.asarray(dA_host[:1, :], dt)
+    expected = host((col * row) * g.derivative(z, g.forward(z)))
+    a = g.forward(z)
+    got = g.backprop_outer(col, row, z, a)
+    if name == "relu":
+        np.testing.assert_array_equal(host(got), expected)
+    else:
+        assert_close(host(got), expected, rtol=1e-6 if dtype == "float32" else 1e-15)
+    if backend == "numpy":
+        assert np.shares_memory(got, a)
+    elif backend == "torch":
+        assert got.data_ptr() == a.data_ptr()
+
+
 # -- large batches: the activations' passes block by block (NumPy) ------------------------------
 def _tiny_blocks(monkeypatch: pytest.MonkeyPatch, block: int = 64) -> None:
     """Make every array "large": blocks of ``block`` bytes, nothing computed whole."""
