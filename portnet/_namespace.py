@@ -62,6 +62,7 @@ def samples_first(xp: Any) -> bool:
     return array_api_compat.is_torch_namespace(xp)
 
 
+@functools.cache
 def sums_by_product(xp: Any) -> bool:
     """Whether ``xp`` sums an ``(n, m)`` matrix over its samples (the last axis) faster as
     ``A·1`` than as ``sum(A, axis=1)``.
