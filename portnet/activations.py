@@ -274,7 +274,9 @@ def _leaky_relu_backward(dA: Array, z: Array, a: Array, *, slope: float) -> Arra
     return mul_into(dA, _leaky_relu_derivative_into(a, slope=slope))
 
 
-def _leaky_relu_backward_outer(col: Array, row: Array, z: Array, a: Array, *, slope: float):
+def _leaky_relu_backward_outer(
+    col: Array, row: Array, z: Array, a: Array, *, slope: float
+) -> Array:
     # (col·row)·g', dA = col·row an outer product, as (g'·row)·col (see _relu_backward_outer)
     return mul_into(mul_into(_leaky_relu_derivative_into(a, slope=slope), row), col)
 
