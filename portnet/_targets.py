@@ -87,11 +87,9 @@ def check_finite(be: Backend, xp: Any, a: Array, what: str) -> None:
     if be.read(xp.all(finite)) == 1.0:
         return
     bad = int(be.read(xp.sum(xp.astype(~finite, xp.int32))))
-    if bad:
-        raise ValueError(
-            f"{what} must be finite, but it holds {bad} NaN or infinite "
-            f"value{'s' if bad > 1 else ''}"
-        )
+    raise ValueError(
+        f"{what} must be finite, but it holds {bad} NaN or infinite value{'s' if bad > 1 else ''}"
+    )
 
 
 def inspect_targets(be: Backend, y: Any, m: int, loss: str | Loss) -> tuple[Loss, Targets]:

@@ -60,6 +60,12 @@ class Activation:
         ``z``, which backpropagation then hands back as ``z`` holding ``a``: only for an
         activation whose ``derivative`` and ``backward`` read ``a`` alone. Default:
         ``forward``.
+    derivative_into : callable, optional
+        ``g' = derivative_into(a)``, ``derivative(z, a)`` (the same numbers) read from ``a``
+        alone and allowed to write into ``a``: then the default ``backward`` is
+        ``dA * derivative_into(a)`` and the default ``backward_outer`` is
+        ``(derivative_into(a) * row) * col`` (the outer product is never made), neither
+        allocating where the library writes in place.
     """
 
     name: str
@@ -71,6 +77,7 @@ class Activation:
         default=None, repr=False
     )
     forward_into: Callable[[Array], Array] | None = field(default=None, repr=False)
+    derivative_into: Callable[[Array], Array] | None = field(default=None, repr=False)
 
     def __call__(self, z: Array) -> Array:
         return self.forward(z)
@@ -88,14 +95,23 @@ class Activation:
         ``backward``) where the array library allows it: neither is read afterwards."""
         if self.backward is not None:
             return self.backward(dA, z, a)
+        if self.derivative_into is not None:
+            return mul_into(dA, self.derivative_into(a))
         return mul_into(dA, self.derivative(z, a))
 
     def backprop_outer(self, col: Array, row: Array, z: Array, a: Array) -> Array:
         """``(col · row) ∘ g'(z)``: :meth:`backprop` of the outer product ``dA = col · row``
         (``col`` is ``(n, 1)``, ``row`` is ``(1, m)``: a layer with a single unit), which a
-        custom ``backward_outer`` may compute without making ``dA`` (reusing ``a``)."""
+        custom ``backward_outer`` may compute without making ``dA`` (reusing ``a``), as
+        the default does for an activation with ``derivative_into``."""
         if self.backward_outer is not None:
             return self.backward_outer(col, row, z, a)
+        if self.derivative_into is not None:
+            # ((g'·row)·col): the outer product is never made, g' and the result are a's
+            # memory, laid out as a (torch, (64, 8192) float32: the row-major outer product
+            # times a samples-first g' took 1.5 ms); bit for bit (col·row)·g' where g' is 0
+            # or 1 (ReLU), up to rounding elsewhere
+            return mul_into(mul_into(self.derivative_into(a), row), col)
         return self.backprop(col * row, z, a)
 
 
@@ -227,28 +243,14 @@ def _relu_derivative(z: Array, a: Array) -> Array:
     return xp.astype(a > 0, a.dtype)  # a = max(z, 0) > 0 exactly where z > 0
 
 
-def _positive_into(a: Array) -> Array:
-    # [a > 0] in a's dtype (ReLU's derivative, as _relu_derivative), written into the dead
-    # activation a as 0 and 1 where the library takes out= (NumPy, CuPy, torch): no boolean
-    # array and no copy of it (torch, (256, 8192) float32 samples-first: the cast alone took
-    # longer than the comparison and the product together)
+def _relu_derivative_into(a: Array) -> Array:
+    # [a > 0] in a's dtype, as _relu_derivative, written into the dead activation a as 0 and
+    # 1 where the library takes out= (NumPy, CuPy, torch): no boolean array and no copy of
+    # it (torch, (256, 8192) float32 samples-first: the backward pass 3.6 → 1.5 ms, torch's
+    # own threshold_backward 1.3; the cast alone had taken longer than the rest)
     xp = array_namespace(a)
     mask = into(lambda x, **out: xp.greater(x, 0, **out), a, writable=_writable(a))
     return mask if mask.dtype == a.dtype else xp.astype(mask, a.dtype)
-
-
-def _relu_backward(dA: Array, z: Array, a: Array) -> Array:
-    # dA·[a > 0], the mask in a's memory (torch (256, 8192) float32: 3.6 → 1.5 ms, torch's own
-    # threshold_backward 1.3); the same numbers as dA·derivative(z, a)
-    return mul_into(dA, _positive_into(a))
-
-
-def _relu_backward_outer(col: Array, row: Array, z: Array, a: Array) -> Array:
-    # (col·row)·[a > 0], dA = col·row an outer product (a single output unit), as
-    # ([a > 0]·row)·col: the outer product is never made, the mask and the result are a's
-    # memory, laid out as a (torch, (64, 8192) float32: the outer product, row-major, times
-    # the samples-first mask took 1.5 ms); bit for bit the same numbers (the mask is 0 or 1)
-    return mul_into(mul_into(_positive_into(a), row), col)
 
 
 # -- leaky ReLU: z if z > 0 else slope·z;  derivative 1 or slope ---------------------------------
@@ -268,22 +270,10 @@ def _leaky_relu_derivative(z: Array, a: Array, *, slope: float) -> Array:
     return xp.astype(a > 0, a.dtype) * (1 - slope) + slope
 
 
-def _leaky_relu_backward(dA: Array, z: Array, a: Array, *, slope: float) -> Array:
-    # dA·([a > 0]·(1 − slope) + slope), the derivative built in a's memory where allowed: the
-    # same operations as dA·derivative(z, a), so the same numbers
-    return mul_into(dA, _leaky_relu_derivative_into(a, slope=slope))
-
-
-def _leaky_relu_backward_outer(
-    col: Array, row: Array, z: Array, a: Array, *, slope: float
-) -> Array:
-    # (col·row)·g', dA = col·row an outer product, as (g'·row)·col (see _relu_backward_outer)
-    return mul_into(mul_into(_leaky_relu_derivative_into(a, slope=slope), row), col)
-
-
 def _leaky_relu_derivative_into(a: Array, *, slope: float) -> Array:
-    # [a > 0]·(1 − slope) + slope, as _leaky_relu_derivative, in a's memory where allowed
-    return add_into(mul_into(_positive_into(a), 1 - slope), slope)
+    # [a > 0]·(1 − slope) + slope, the operations of _leaky_relu_derivative (the same
+    # numbers), in a's memory where allowed
+    return add_into(mul_into(_relu_derivative_into(a), 1 - slope), slope)
 
 
 # -- identity: the regression output; derivative 1 -----------------------------------------------
@@ -308,9 +298,8 @@ relu = Activation(
     "relu",
     _relu,
     _relu_derivative,
-    backward=_relu_backward,
-    backward_outer=_relu_backward_outer,
     forward_into=_relu_into,
+    derivative_into=_relu_derivative_into,
 )
 identity = Activation("identity", _identity, _identity_derivative)
 
@@ -330,9 +319,8 @@ def _leaky_relu_activation(slope: float) -> Activation:
         lambda z: _leaky_relu(z, slope=slope),
         lambda z, a: _leaky_relu_derivative(z, a, slope=slope),
         options=(("slope", slope),),
-        backward=lambda dA, z, a: _leaky_relu_backward(dA, z, a, slope=slope),
-        backward_outer=lambda c, r, z, a: _leaky_relu_backward_outer(c, r, z, a, slope=slope),
         forward_into=lambda z: _leaky_relu_into(z, slope=slope),
+        derivative_into=lambda a: _leaky_relu_derivative_into(a, slope=slope),
     )
 
 
