@@ -1,6 +1,8 @@
 """The batch benchmark: portnet on every backend against its peers, in one run.
 
     python benchmarks/bench.py [--quick] [--out DIR] [--dtypes float32,float64] [--max-m N]
+    python benchmarks/bench.py --report DIR/bench.json --out DIR2   # re-check a run's goals
+    python benchmarks/bench.py --gpu   # CUDA; exit status 77 (skipped), saying why, without one
     nox -s bench
 
 For each network size × dtype, every contender (portnet on NumPy, JAX, torch, CuPy when a
@@ -16,7 +18,9 @@ preamble) cancels out and only steps are counted.
 Printed and written (JSON, Markdown, PNG plots when matplotlib is installed): time per step,
 its ratio to the seeds' loop measured in the same run, samples/s, GFLOP/s, the step's time
 over its matrix products alone, and the peak resident memory a run added.  Speed goals are
-checked against these figures and printed; they are never timed tests.
+checked against these figures and printed; they are never timed tests.  The sweep's batches
+(``m`` = 2⁸, 2¹⁰ … ``--max-m``) run as memory allows: a batch predicted not to fit is skipped,
+saying so.
 """
 
 from __future__ import annotations
@@ -170,15 +174,27 @@ def problem(sizes, m, seed=0):
     return X, y, params
 
 
-def measure(sizes, m, dtype, names, *, rounds, target):
-    """Median time per step (and more) of every contender on one problem."""
+def measure(sizes, m, dtype, names, *, rounds, target, need=None):
+    """Median time per step (and more) of every contender on one problem.
+
+    ``need``, a dict if given, receives ``"bytes"``: the most resident memory this problem
+    took above the level before it (its data, every contender's copy of it and the timed
+    runs' peak), from which the sweep tells whether a larger batch fits (``_too_big``).
+    """
+    before = _status_bytes("VmRSS") if need is not None else 0
+    highest = before
     X, y, params = problem(sizes, m)
+    # one copy in the run's dtype, which the NumPy, torch and scikit-learn contenders share
+    # (one copy each would have made the sweep's largest batches not fit in memory)
+    X = np.ascontiguousarray(X, dtype=dtype)
     built, missing = {}, {}
     for name in names:
         try:
             built[name] = contenders.make(name, X, y, params, dtype, LEARNING_RATE)
         except (ImportError, RuntimeError, ValueError) as exc:
             missing[name] = str(exc).splitlines()[0]
+    x_bytes = X.nbytes
+    del X  # the contenders hold what they need of it
     # k₀: the fewest steps a contender's call runs (1 for scikit-learn's fit, else 0)
     fewest = {name: getattr(c, "min_steps", 0) for name, c in built.items()}
     # warm-up (compilation), and k: steps per timing (see steps_per_timing)
@@ -215,6 +231,7 @@ def measure(sizes, m, dtype, names, *, rounds, target):
                 t1 = _timed(lambda c=c, n=k[name] + k0: c.run(n))
             times[name].append(max(t1 - t0, 1e-12) / k[name])
             peaks[name].append(mem.added)
+            highest = max(highest, mem.peak)
             if name in products:
                 _settle()
                 p, n = products[name], k[name]
@@ -243,7 +260,47 @@ def measure(sizes, m, dtype, names, *, rounds, target):
             }
         )
     rows += [{"contender": name, "missing": why} for name, why in missing.items()]
+    if need is not None:
+        # at least the problem's own X: memory freed earlier and reused is not counted
+        need["bytes"] = max(highest - before, x_bytes)
     return rows
+
+
+def _available_bytes() -> int | None:
+    """Memory the system can give without swapping (``MemAvailable``; None off Linux)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024  # kB
+    except OSError:
+        pass
+    return None
+
+
+#: a sweep's batch runs only if its predicted memory is at most this share of what is available
+MEMORY_SHARE = 0.8
+
+
+def _too_big(m: int, last: tuple[int, int] | None, available: int | None) -> str | None:
+    """Why the sweep's batch of ``m`` samples would not fit in memory, or None if it would.
+
+    ``last`` is ``(m, bytes)`` of the largest batch run so far (``measure``'s ``need``):
+    every contender's memory grows with ``m``, so the next batch needs about ``bytes · m /
+    m_last`` (an overestimate: the part that does not grow is counted as if it did).
+    Without a figure (the first batch, or no ``/proc/meminfo``) the batch runs.
+    """
+    if last is None or available is None:
+        return None
+    m_last, used = last
+    predicted = max(used, 0) * m / m_last
+    if predicted <= MEMORY_SHARE * available:
+        return None
+    return (
+        f"needs ~{predicted / 2**30:.1f} GiB (the m = {m_last} batch took "
+        f"{used / 2**30:.2f} GiB), only {available / 2**30:.1f} GiB available "
+        f"(at most {MEMORY_SHARE:.0%} of it is used)"
+    )
 
 
 def planar_run(dtype, names, *, rounds, iterations=10_000):
@@ -383,24 +440,26 @@ def goals(results, planar):
             lambda v: v <= 0.2,
         )
     for (size, dtype), rows in results.items():
-        if size.startswith("2-4-1") or size.startswith("sweep"):
+        if size.startswith("sweep"):
             continue
         rounds = per_round(rows, "step_rounds")
-        seeds = ["seeds-numpy"]
-        add(
-            f"{size} {dtype}: NumPy ≤ 0.95× seeds loop",
-            rounds,
-            "portnet-numpy",
-            seeds,
-            lambda v: v <= 0.95,
-        )
-        add(
-            f"{size} {dtype}: JAX ≤ 0.9× seeds loop",
-            rounds,
-            "portnet-jax",
-            seeds,
-            lambda v: v <= 0.9,
-        )
+        if not size.startswith("2-4-1"):  # the larger sizes' goals against the seeds' loop
+            seeds = ["seeds-numpy"]
+            add(
+                f"{size} {dtype}: NumPy ≤ 0.95× seeds loop",
+                rounds,
+                "portnet-numpy",
+                seeds,
+                lambda v: v <= 0.95,
+            )
+            add(
+                f"{size} {dtype}: JAX ≤ 0.9× seeds loop",
+                rounds,
+                "portnet-jax",
+                seeds,
+                lambda v: v <= 0.9,
+            )
+        # against the peers at every size, the planar net's single step included
         for ours in ("portnet-numpy", "portnet-jax"):
             # against the faster way of running scikit-learn
             sklearn = ["sklearn", "sklearn-partial_fit"]
@@ -599,6 +658,100 @@ def _cpu(info=None):
     )
 
 
+def report(out, meta, planar, results, skipped):
+    """The goals checked against a run's figures, printed; the run written to ``out``:
+    ``bench.json``, ``bench.md`` and (with matplotlib) the sweep's plots."""
+    sweeps = {}  # dtype -> m -> rows, from the sweep's results ("sweep 256-256-1 m=1024")
+    for (size, dtype), rows in results.items():
+        if size.startswith("sweep "):
+            sweeps.setdefault(dtype, {})[int(size.rpartition("m=")[2])] = rows
+    checks = goals(results, planar)
+    print("\n## goals\n")
+    for check in checks:
+        print(f"  {check.line()}")
+    print(f"\n  {_summary(checks)}")
+    (out / "bench.json").write_text(
+        json.dumps(
+            {
+                **meta,
+                "planar_run": planar,
+                "results": [
+                    {"size": s, "dtype": d, "rows": rows} for (s, d), rows in results.items()
+                ],
+                "goals": [c.as_json() for c in checks],
+                "sweep_skipped": {
+                    d: {str(m): why for m, why in s.items()} for d, s in skipped.items()
+                },
+            },
+            indent=2,
+            ensure_ascii=False,
+        )
+        + "\n"
+    )
+    md = [
+        f"# portnet batch benchmark\n\n{meta['date']}; {meta['machine']}; "
+        + ", ".join(f"{k} {v}" for k, v in meta["versions"].items())
+        + f"; {meta['rounds']} rounds ({meta['planar_rounds']} for the planar run), "
+        + f"{meta['settle_s']} s settle; {meta['cpu']}; {meta['blas']}"
+        + (f"\n\n**Note**: {meta['blas_warning']}." if meta["blas_warning"] else "")
+    ]
+    for dtype, rows in planar.items():
+        md.append(
+            f"\n## planar 2-4-1, m = 400, 10 000-step run, {dtype}\n\n"
+            "| contender | run | × seeds loop |\n| --- | --- | --- |"
+        )
+        md += [f"| {r['contender']} | {r['run_s']:.3f} s | {r['ratio']:.2f}× |" for r in rows]
+    for (size, dtype), rows in results.items():
+        md.append(f"\n## {size}, {dtype}\n\n{table(rows)}")
+    for dtype, by_m in skipped.items():
+        md += [f"\nSweep m = {m}, {dtype}: **skipped**, {why}." for m, why in by_m.items()]
+    md.append(
+        f"\n## goals\n\n{_summary(checks)}\n\n"
+        "| goal | figure | rounds | |\n| --- | --- | --- | --- |"
+    )
+    md += [
+        f"| {c.goal} | {c.value:.2f} | {c.low:.2f}–{c.high:.2f} "
+        f"| {'met' if c.met else 'MISS'}{'' if c.clear else ' (noise)'} |"
+        for c in checks
+    ]
+    (out / "bench.md").write_text("\n".join(md) + "\n")
+    pngs = plot(sweeps, out)
+    print(f"\nwrote {out / 'bench.json'}, {out / 'bench.md'}" + "".join(f", {p}" for p in pngs))
+
+
+def report_again(path: Path, out: Path) -> None:
+    """An earlier run's ``bench.json`` checked against the goals as they are now, and its
+    report written again to ``out`` (no timing: the figures are the run's)."""
+    run = json.loads(Path(path).read_text())
+    parts = ("planar_run", "results", "goals", "sweep_skipped")
+    meta = {k: v for k, v in run.items() if k not in parts}
+    results = {(r["size"], r["dtype"]): r["rows"] for r in run["results"]}
+    skipped = {
+        d: {int(m): why for m, why in by_m.items()}
+        for d, by_m in run.get("sweep_skipped", {}).items()
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    report(out, meta, run["planar_run"], results, skipped)
+
+
+#: ``--gpu``'s exit status when there is no usable GPU (automake's "skipped test")
+SKIPPED = 77
+
+
+def _no_gpu() -> str | None:
+    """None when one of CuPy, JAX or torch can use a CUDA GPU here, else why none can."""
+    reasons = []
+    for name in ("cupy", "jax", "torch"):
+        try:
+            why = portnet._backend.gpu_status(name)
+        except ImportError:
+            why = "not installed"
+        if why is None:
+            return None
+        reasons.append(f"{name}: {why}")
+    return "; ".join(reasons)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -615,8 +768,20 @@ def main(argv=None):
         help=f"rounds of the planar net's whole run, a few seconds each (default "
         f"{PLANAR_ROUNDS}, or --rounds if more; quick: --rounds)",
     )
-    parser.add_argument("--max-m", type=int, default=2**18, help="largest batch of the sweep")
+    parser.add_argument(
+        "--max-m",
+        type=int,
+        default=2**20,
+        help="largest batch of the sweep (2^8, 2^10, ... up to it, as memory allows)",
+    )
     parser.add_argument("--no-sweep", action="store_true")
+    parser.add_argument(
+        "--report",
+        type=Path,
+        metavar="BENCH_JSON",
+        help="time nothing: check an earlier run's bench.json against the goals as they are "
+        "now and write its report (JSON, Markdown, plots) to --out",
+    )
     parser.add_argument(
         "--sizes",
         default=None,
@@ -634,6 +799,13 @@ def main(argv=None):
         f"to stop spinning (default {DEFAULT_SETTLE}; quick: 0.01)",
     )
     args = parser.parse_args(argv)
+    if args.report is not None:
+        if not args.report.is_file():
+            parser.error(
+                f"--report expects a bench.json an earlier run wrote; {args.report} is not a file"
+            )
+        report_again(args.report, args.out)
+        return 0
     if args.settle is not None and args.settle < 0:
         parser.error(f"--settle must be >= 0 seconds, got {args.settle}")
     global SETTLE
@@ -645,6 +817,15 @@ def main(argv=None):
     except ImportError:
         pass
     contenders.GPU = args.gpu
+    if args.gpu:
+        reasons = _no_gpu()
+        if reasons is not None:  # skipped, loudly: CPU figures must not pass for a GPU's
+            print(
+                f"bench.py --gpu: SKIPPED (exit status {SKIPPED}), no usable CUDA GPU, so "
+                f"nothing was timed: {reasons}",
+                file=sys.stderr,
+            )
+            return SKIPPED
     names = args.contenders.split(",")
     unknown = set(names) - set(ALL)
     if unknown:
@@ -680,7 +861,7 @@ def main(argv=None):
     if blas_warning:
         print(f"# note: {blas_warning}")
 
-    results, sweeps, planar = {}, {}, {}
+    results, planar, skipped = {}, {}, {}
     for dtype in dtypes:
         ours = [n for n in names if n.startswith("portnet-")]
         planar[dtype] = planar_run(
@@ -694,24 +875,28 @@ def main(argv=None):
             results[size, dtype] = rows
             print(f"\n## {size}, m = {m}, {dtype}\n\n{table(rows)}")
         if not args.no_sweep:
-            sweeps[dtype] = {}
+            last = None
             for m in sweep_ms:
-                sweeps[dtype][m] = measure(SWEEP_NET, m, dtype, names, rounds=rounds, target=target)
-                results[f"sweep {'-'.join(map(str, SWEEP_NET))} m={m}", dtype] = sweeps[dtype][m]
+                gc.collect()  # the last batch's contenders, gone before memory is read
+                why = _too_big(m, last, _available_bytes())
+                if why is not None:  # as memory allows, saying so
+                    skipped.setdefault(dtype, {})[m] = why
+                    print(f"  sweep m = {m}: SKIPPED, {why}")
+                    continue
+                need = {}
+                rows = measure(SWEEP_NET, m, dtype, names, rounds=rounds, target=target, need=need)
+                last = (m, need["bytes"])
+                results[f"sweep {'-'.join(map(str, SWEEP_NET))} m={m}", dtype] = rows
                 print(
                     f"  sweep m = {m}: "
                     + ", ".join(
                         f"{r['contender']} {r['samples_per_s']:.3g}/s"
-                        for r in sweeps[dtype][m]
+                        for r in rows
                         if "step_s" in r
                     )
+                    + f" (memory {need['bytes'] / 2**30:.2f} GiB)"
                 )
 
-    checks = goals(results, planar)
-    print("\n## goals\n")
-    for check in checks:
-        print(f"  {check.line()}")
-    print(f"\n  {_summary(checks)}")
     meta = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": platform.platform(),
@@ -724,51 +909,7 @@ def main(argv=None):
         "planar_rounds": planar_rounds,
         "settle_s": SETTLE,
     }
-    (args.out / "bench.json").write_text(
-        json.dumps(
-            {
-                **meta,
-                "planar_run": planar,
-                "results": [
-                    {"size": s, "dtype": d, "rows": rows} for (s, d), rows in results.items()
-                ],
-                "goals": [c.as_json() for c in checks],
-            },
-            indent=2,
-            ensure_ascii=False,
-        )
-        + "\n"
-    )
-    md = [
-        f"# portnet batch benchmark\n\n{meta['date']}; {meta['machine']}; "
-        + ", ".join(f"{k} {v}" for k, v in meta["versions"].items())
-        + f"; {rounds} rounds ({planar_rounds} for the planar run), {SETTLE} s settle; "
-        + f"{cpu}; {blas}"
-        + (f"\n\n**Note**: {blas_warning}." if blas_warning else "")
-    ]
-    for dtype, rows in planar.items():
-        md.append(
-            f"\n## planar 2-4-1, m = 400, 10 000-step run, {dtype}\n\n"
-            "| contender | run | × seeds loop |\n| --- | --- | --- |"
-        )
-        md += [f"| {r['contender']} | {r['run_s']:.3f} s | {r['ratio']:.2f}× |" for r in rows]
-    for (size, dtype), rows in results.items():
-        md.append(f"\n## {size}, {dtype}\n\n{table(rows)}")
-    md.append(
-        f"\n## goals\n\n{_summary(checks)}\n\n"
-        "| goal | figure | rounds | |\n| --- | --- | --- | --- |"
-    )
-    md += [
-        f"| {c.goal} | {c.value:.2f} | {c.low:.2f}–{c.high:.2f} "
-        f"| {'met' if c.met else 'MISS'}{'' if c.clear else ' (noise)'} |"
-        for c in checks
-    ]
-    (args.out / "bench.md").write_text("\n".join(md) + "\n")
-    pngs = plot(sweeps, args.out)
-    print(
-        f"\nwrote {args.out / 'bench.json'}, {args.out / 'bench.md'}"
-        + "".join(f", {p}" for p in pngs)
-    )
+    report(args.out, meta, planar, results, skipped)
     return 0
 
 

@@ -117,7 +117,7 @@ class SklearnMLP:
     def __init__(self, X, y, params, dtype, learning_rate):
         from sklearn.neural_network import MLPClassifier
 
-        self.X, self.y = X.astype(dtype), y
+        self.X, self.y = X.astype(dtype, copy=False), y  # shared, as a user's would be
         self.make = lambda steps: MLPClassifier(
             hidden_layer_sizes=tuple(W.shape[0] for W, _ in params[:-1]),
             activation=_activation(params),
@@ -180,6 +180,8 @@ class TorchNN:
             layers.append(linear)
             if i < len(params) - 1:
                 layers.append(torch.nn.ReLU() if len(params) > 2 else torch.nn.Tanh())
+        if GPU and not torch.cuda.is_available():
+            raise RuntimeError("torch has no usable CUDA device (torch.cuda.is_available())")
         self.device = torch.device("cuda" if GPU else "cpu")
         self.model = torch.nn.Sequential(*layers).to(self.device)
         self.X = torch.as_tensor(X, dtype=dt, device=self.device)

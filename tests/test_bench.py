@@ -257,3 +257,119 @@ def test_settle_must_not_be_negative(bench, capsys):
     with pytest.raises(SystemExit):
         bench.main(["--quick", "--settle", "-1"])
     assert "--settle must be >= 0 seconds, got -1.0" in capsys.readouterr().err
+
+
+def test_a_sweep_batch_runs_only_if_it_fits_in_memory(bench):
+    gib = 2**30
+    assert bench._too_big(2**20, None, 1) is None  # the first batch: nothing to go by
+    assert bench._too_big(2**20, (2**18, gib), None) is None  # no /proc/meminfo: as asked
+    assert bench._too_big(2**20, (2**18, gib), 6 * gib) is None  # 4 GiB of 6: fits
+    why = bench._too_big(2**20, (2**18, 2 * gib), 9 * gib)  # 8 GiB of 9: over 80 %
+    assert why == (
+        "needs ~8.0 GiB (the m = 262144 batch took 2.00 GiB), only 9.0 GiB available "
+        "(at most 80% of it is used)"
+    )
+
+
+def test_the_sweep_skips_loudly_what_memory_does_not_allow(bench, tmp_path, capsys, monkeypatch):
+    """The sweep goes up to ``--max-m`` as memory allows: a batch predicted not to fit is
+    skipped, said so on the terminal, in bench.json and in bench.md, and never timed."""
+    monkeypatch.setattr(bench, "_available_bytes", lambda: 1)  # nothing fits after the first
+    args = ["--quick", "--sizes", "none", "--contenders", "portnet-numpy", "--out", str(tmp_path)]
+    assert bench.main(args) == 0
+    out = capsys.readouterr().out
+    assert "sweep m = 256: seeds-numpy " in out  # the first batch: timed
+    assert "sweep m = 1024: SKIPPED, needs ~" in out
+    report = json.loads((tmp_path / "bench.json").read_text())
+    assert list(report["sweep_skipped"]["float32"]) == ["1024"]
+    timed = {r["size"] for r in report["results"]}
+    assert timed == {"sweep 256-256-1 m=256"}
+    assert "Sweep m = 1024, float32: **skipped**, needs ~" in (tmp_path / "bench.md").read_text()
+
+
+def test_the_goals_are_those_of_the_issue(bench):
+    """Against the seeds' loop at the larger sizes; against the peers at every size, the
+    planar net's one step included; step over products at 784-1024-1 float32."""
+
+    def rows(contenders, products=()):
+        return [
+            {
+                "contender": name,
+                "step_rounds": [1.0, 1.0],
+                **(
+                    {"step_over_matmul": 1.1, "step_over_matmul_rounds": [1.1, 1.2]}
+                    if name in products
+                    else {}
+                ),
+            }
+            for name in contenders
+        ]
+
+    everyone = [
+        "seeds-numpy",
+        "portnet-numpy",
+        "portnet-jax",
+        "portnet-torch",
+        "sklearn",
+        "torch-nn",
+    ]
+    results = {
+        ("2-4-1 (planar)", "float32"): rows(everyone),
+        ("784-1024-1", "float32"): rows(everyone, products=("portnet-numpy",)),
+        ("sweep 256-256-1 m=256", "float32"): rows(everyone),
+    }
+    planar = {"float32": [{"contender": n, "run_rounds": [1.0]} for n in everyone[:3]]}
+    texts = [c.goal for c in bench.goals(results, planar)]
+    peers = [
+        "portnet-numpy faster than sklearn",
+        "portnet-numpy faster than torch-nn",
+        "portnet-jax faster than sklearn",
+        "portnet-jax faster than torch-nn",
+        "portnet-torch faster than torch-nn",
+    ]
+    assert texts == [
+        "planar 10 000-step run, NumPy ≤ 1.3× seeds loop (float32)",
+        "planar 10 000-step run, JAX ≥ 5× faster than seeds loop (float32)",
+        *(f"2-4-1 (planar) float32: {p}" for p in peers),
+        "784-1024-1 float32: NumPy ≤ 0.95× seeds loop",
+        "784-1024-1 float32: JAX ≤ 0.9× seeds loop",
+        *(f"784-1024-1 float32: {p}" for p in peers),
+        "784-1024-1 float32: portnet-numpy step ≤ 1.15× its products",
+    ]
+
+
+def test_an_earlier_run_is_reported_again_without_timing(bench, tmp_path, capsys, monkeypatch):
+    """``--report bench.json`` re-checks a run's figures against the goals and writes its
+    report again, timing nothing; a path that is not a file is refused."""
+    first, again = tmp_path / "first", tmp_path / "again"
+    names = "portnet-numpy,portnet-jax,sklearn"
+    assert bench.main(["--quick", "--contenders", names, "--out", str(first)]) == 0
+    capsys.readouterr()
+
+    def no_timing(*args, **kwargs):
+        raise AssertionError("--report timed something")
+
+    monkeypatch.setattr(bench, "measure", no_timing)
+    monkeypatch.setattr(bench, "planar_run", no_timing)
+    assert bench.main(["--report", str(first / "bench.json"), "--out", str(again)]) == 0
+    assert "## goals" in capsys.readouterr().out
+    before, after = (json.loads((d / "bench.json").read_text()) for d in (first, again))
+    assert after == before  # the same figures, goals, sweep and metadata
+    assert (again / "bench.md").read_text() == (first / "bench.md").read_text()
+    with pytest.raises(SystemExit):
+        bench.main(["--report", str(tmp_path / "nothing.json")])
+    assert "nothing.json is not a file" in capsys.readouterr().err
+
+
+def test_the_gpu_benchmark_skips_loudly_without_a_gpu(bench, tmp_path, capsys):
+    """``--gpu`` with no usable CUDA GPU times nothing, says why for each library, and exits
+    with the "skipped" status (77), never 0: CPU figures must not pass for a GPU's."""
+    reasons = bench._no_gpu()
+    if reasons is None:
+        pytest.skip("a CUDA GPU is usable here: the GPU benchmark would run")
+    assert bench.main(["--gpu", "--quick", "--out", str(tmp_path / "gpu")]) == bench.SKIPPED == 77
+    err = capsys.readouterr().err
+    assert "bench.py --gpu: SKIPPED (exit status 77), no usable CUDA GPU" in err
+    for library in ("cupy:", "jax:", "torch:"):
+        assert library in err
+    assert not (tmp_path / "gpu").exists()
