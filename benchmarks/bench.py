@@ -66,13 +66,18 @@ ALL = (*(f"portnet-{b}" for b in contenders.PORTNET_BACKENDS), *contenders.PEERS
 
 
 # -- measuring -------------------------------------------------------------------------------------
-def _status_bytes(field: str) -> int:
-    """A memory figure of this process from ``/proc/self/status`` (``VmRSS``, ``VmHWM``)."""
-    with open("/proc/self/status") as f:
+def _proc_bytes(path: str, field: str) -> int:
+    """A memory figure (in kB there) from a ``/proc`` file such as ``/proc/self/status``."""
+    with open(path) as f:
         for line in f:
             if line.startswith(field + ":"):
                 return int(line.split()[1]) * 1024  # kB
-    raise RuntimeError(f"/proc/self/status has no {field}")
+    raise RuntimeError(f"{path} has no {field}")
+
+
+def _status_bytes(field: str) -> int:
+    """A memory figure of this process from ``/proc/self/status`` (``VmRSS``, ``VmHWM``)."""
+    return _proc_bytes("/proc/self/status", field)
 
 
 class PeakMemory:
@@ -269,13 +274,9 @@ def measure(sizes, m, dtype, names, *, rounds, target, need=None):
 def _available_bytes() -> int | None:
     """Memory the system can give without swapping (``MemAvailable``; None off Linux)."""
     try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024  # kB
-    except OSError:
-        pass
-    return None
+        return _proc_bytes("/proc/meminfo", "MemAvailable")
+    except (OSError, RuntimeError):
+        return None
 
 
 #: a sweep's batch runs only if its predicted memory is at most this share of what is available
