@@ -183,8 +183,9 @@ def measure(sizes, m, dtype, names, *, rounds, target, need=None):
     """Median time per step (and more) of every contender on one problem.
 
     ``need``, a dict if given, receives ``"bytes"``: the most resident memory this problem
-    took above the level before it (its data, every contender's copy of it and the timed
-    runs' peak), from which the sweep tells whether a larger batch fits (``_too_big``).
+    took above the level before it (its data, the contenders' copies of it and the timed
+    runs' peak; never less than its own X), from which the sweep tells whether a larger
+    batch fits (``_too_big``).
     """
     before = _status_bytes("VmRSS") if need is not None else 0
     highest = before
@@ -294,7 +295,7 @@ def _too_big(m: int, last: tuple[int, int] | None, available: int | None) -> str
     if last is None or available is None:
         return None
     m_last, used = last
-    predicted = max(used, 0) * m / m_last
+    predicted = used * m / m_last
     if predicted <= MEMORY_SHARE * available:
         return None
     return (
