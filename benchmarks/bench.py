@@ -183,8 +183,8 @@ def measure(sizes, m, dtype, names, *, rounds, target, need=None):
     """Median time per step (and more) of every contender on one problem.
 
     ``need``, a dict if given, receives ``"bytes"``: the most resident memory this problem
-    took above the level before it (its data, the contenders' copies of it and the timed
-    runs' peak; never less than its own X), from which the sweep tells whether a larger
+    took above the level before it (its data, the contenders' copies of it and the peak of
+    the timed runs and products; never less than its own X), from which the sweep tells whether a larger
     batch fits (``_too_big``).
     """
     before = _status_bytes("VmRSS") if need is not None else 0
@@ -212,16 +212,9 @@ def measure(sizes, m, dtype, names, *, rounds, target, need=None):
         t_k0 = min(_timed(lambda c=c, n=k0: c.run(n)) for _ in range(2))
         t_k0_2 = min(_timed(lambda c=c, n=k0 + 2: c.run(n)) for _ in range(2))
         k[name] = steps_per_timing(t_k0, t_k0_2, target)
-    # the step's matrix products alone (portnet's contenders and the seeds' loop), timed in
-    # the same rounds right after the steps, so that step/products is a ratio of each round
-    products = {name: c.matmuls() for name, c in built.items()}
-    products = {name: p for name, p in products.items() if p is not None}
-    for p in products.values():
-        _settle()
-        p()  # warm-up (compilation on JAX)
     times = {name: [] for name in built}
     peaks = {name: [] for name in built}
-    product_times = {name: [] for name in products}
+    product_times = {}
     for _ in range(rounds):
         for name, c in built.items():
             gc.collect()
@@ -238,10 +231,22 @@ def measure(sizes, m, dtype, names, *, rounds, target, need=None):
             times[name].append(max(t1 - t0, 1e-12) / k[name])
             peaks[name].append(mem.added)
             highest = max(highest, mem.peak)
-            if name in products:
-                _settle()
-                p, n = products[name], k[name]
-                product_times[name].append(_timed(lambda p=p, n=n: _repeat(p, n)) / n)
+            # the step's matrix products alone (portnet's contenders and the seeds' loop),
+            # timed in the same round right after the steps, so that step/products is a
+            # ratio of each round; their arrays (as large as the step's) made for this
+            # timing alone: kept for the whole measurement, every contender's at once, they
+            # had made the sweep's m = 2^20 batch not fit in 24 GiB
+            with PeakMemory() as mem:
+                p = c.matmuls()
+                if p is not None:
+                    _settle()
+                    p()  # warm-up (compilation on JAX, the first writes into its arrays)
+                    _settle()
+                    n = k[name]
+                    t = _timed(lambda p=p, n=n: _repeat(p, n)) / n
+                    product_times.setdefault(name, []).append(t)
+                del p
+            highest = max(highest, mem.peak)
     reference = statistics.median(times["seeds-numpy"]) if "seeds-numpy" in times else None
     over = {
         name: [s / p for s, p in zip(times[name], ps, strict=True)]

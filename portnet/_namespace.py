@@ -7,12 +7,13 @@ its type, so the answer is cached by type.
 
 Beside it, the places where the math asks how a library runs best (still no backend
 imported): :func:`samples_first`, :func:`sums_by_product`, :func:`clips_by_maximum`,
-:func:`into`, :func:`in_blocks` and :class:`Workspace`.
+:func:`into`, :func:`in_blocks`, :func:`tanh_of` and :class:`Workspace`.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any
 
 import array_api_compat
@@ -27,6 +28,7 @@ __all__ = [
     "reuses_arrays",
     "samples_first",
     "sums_by_product",
+    "tanh_of",
 ]
 
 _BY_TYPE: dict[type, Any] = {}
@@ -190,6 +192,54 @@ def in_blocks(f: Any, *args: Any, into: int) -> Any:
                 out = _empty_like_layout(xp, n, m, r, full)
             out[i : i + rows, k : k + cols] = r
     return out
+
+
+#: arrays of at least this many bytes get :func:`tanh_of`'s ``expm1`` form on torch's CPU:
+#: below it, its five calls cost more than they save (float32, 16 KiB: 10 µs against torch's
+#: tanh 6; 64 KiB: 17 against 19; float64, 128 KiB: 26 against 34)
+TANH_BY_EXPM1_BYTES = 64 * 1024
+
+
+def tanh_of(x: Any, *, writable: bool) -> Any:
+    """``tanh(x)``, written into ``x`` where ``writable`` allows it (as :func:`into`).
+
+    The library's own ``tanh``, except on torch's CPU, whose ``tanh`` is slow: one element
+    a nanosecond on two threads (a (1024, 8192) float32 array: 9.3–11 ms, against 1.8 for
+    its ``sigmoid`` and 3.8 for its ``expm1``; float64 17 ms; with AVX-512 and with AVX2).
+    There, for arrays of :data:`TANH_BY_EXPM1_BYTES` and more, it is computed as
+
+        tanh(x) = expm1(2x) / (expm1(2x) + 2),   x first bounded above by c = 2 − ln(ε)/2,
+
+    block by block (:func:`in_blocks`): 5.9 ms for that array in float32, 11.9 in float64.
+    No cancellation anywhere: for small ``|x|`` ``expm1(2x) ≈ 2x`` keeps its digits (where
+    ``2σ(2x) − 1`` would lose them), for negative ``x`` the denominator is in (1, 2], and
+    above ``c`` tanh rounds to 1 while ``expm1(2c)`` is still finite (float32: c ≈ 9.97,
+    float64 ≈ 20.0).  Within 2.5 ulp of tanh in both dtypes, 0.46 on average (torch's own
+    tanh: 0.51 and 0.75, NumPy's 1.4 and 1.2), over 8 M normal samples × 3, half of them
+    × 10⁻³; ±0, ±∞ and NaN as tanh.  Arrays autograd tracks keep torch's ``tanh`` (the
+    form is written in place).
+    """
+    xp = array_namespace(x)
+    if (
+        not array_api_compat.is_torch_namespace(xp)
+        or x.device.type != "cpu"
+        or getattr(x, "requires_grad", False)
+        or x.dtype.itemsize * math.prod(x.shape) < TANH_BY_EXPM1_BYTES
+    ):
+        return into(xp.tanh, x, writable=writable)
+    if not writable:
+        x = xp.asarray(x, copy=True)
+    return in_blocks(_tanh_by_expm1, x, into=0)
+
+
+def _tanh_by_expm1(x: Any) -> Any:
+    """tanh(x) written into ``x``, a torch CPU array nobody else reads (see :func:`tanh_of`)."""
+    xp = array_namespace(x)
+    xp.clip(x, max=2 - math.log(xp.finfo(x.dtype).eps) / 2, out=x)
+    x *= 2
+    xp.expm1(x, out=x)  # e = expm1(2x), in (-1, expm1(2c)]
+    x /= x + 2  # e / (e + 2)
+    return x
 
 
 def _empty_like_layout(xp: Any, n: int, m: int, block: Any, full: Any) -> Any:

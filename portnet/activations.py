@@ -16,7 +16,7 @@ from typing import Any
 
 from array_api_compat import is_writeable_array
 
-from ._namespace import array_namespace, clips_by_maximum, into
+from ._namespace import array_namespace, clips_by_maximum, into, tanh_of
 
 Array = Any
 
@@ -186,12 +186,13 @@ def _sigmoid_backward(dA: Array, z: Array, a: Array) -> Array:
 
 # -- tanh: tanh'(z) = 1 - tanh²(z) ---------------------------------------------------------------
 def _tanh(z: Array) -> Array:
-    return array_namespace(z).tanh(z)
+    # the library's tanh, or where it is slow (torch's CPU) a precise faster form: tanh_of
+    return tanh_of(z, writable=False)
 
 
 def _tanh_into(z: Array) -> Array:
     # tanh' = 1 − a² reads a alone: z may hold a
-    return into(array_namespace(z).tanh, z, writable=_writable(z))
+    return tanh_of(z, writable=_writable(z))
 
 
 def _tanh_derivative(z: Array, a: Array) -> Array:

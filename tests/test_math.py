@@ -303,6 +303,75 @@ def test_in_blocks_computes_whole_on_a_torch_device_other_than_the_cpu():
     assert _namespace.block_bytes(torch.empty(2, 2, device="meta")) is None
 
 
+# -- tanh where the library's own is slow (torch's CPU): expm1(2x) / (expm1(2x) + 2) ---------------
+_SPECIAL = [0.0, -0.0, 1e-30, -1e-30, 1e-8, -1e-8, 1e-3, 0.5, 9.9, 10.0, 19.9, 20.5, 50.0, -50.0]
+_SPECIAL += [400.0, -400.0, np.inf, -np.inf, np.nan]
+
+
+def _tanh_problem(dtype, *, m=4096):
+    """(64, m) values: normal samples × 3 (and some × 1e-6, near 0) and the special values."""
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((64, m)) * 3
+    x[::2, ::2] *= 1e-6
+    x[0, : len(_SPECIAL)] = _SPECIAL
+    return x.astype(dtype)
+
+
+@pytest.mark.parametrize("blocks", [False, True], ids=["whole", "in-blocks"])
+@pytest.mark.parametrize("writable", [False, True], ids=["new-array", "in-place"])
+def test_tanh_of_is_tanh_within_a_few_ulp(backend, dtype, monkeypatch, writable, blocks):
+    """tanh_of, the activation's tanh (the library's, or on torch's CPU the expm1 form),
+    within 3 ulp of tanh (long double; XLA's own: 5) on a 1 MiB float32 array and more, ±0, ±∞, NaN,
+    overflow of exp(2x) and tiny values as tanh; written into ``x`` when ``writable``,
+    ``x`` left alone otherwise; the same numbers whole and block by block."""
+    be = on(backend)
+    x_host = _tanh_problem(dtype)
+    expected = np.tanh(x_host.astype(np.longdouble))
+    x = be.asarray(x_host, be.dtype(dtype))
+    x = _laid_out(be, x_host) if _namespace.samples_first(be.xp) else x
+    whole = None
+    if blocks:  # 64 KiB blocks, against the whole array
+        whole = host(_namespace.tanh_of(be.xp.asarray(x, copy=True), writable=True))
+        _tiny_blocks(monkeypatch, 64 * 1024)
+    got = _namespace.tanh_of(x, writable=writable)
+    assert type(got) is type(x)
+    assert got.dtype == x.dtype
+    got = host(got)
+    if writable and _namespace._takes_out(be.xp):
+        np.testing.assert_array_equal(host(x), got)  # written into x
+    elif not writable:
+        np.testing.assert_array_equal(host(x), x_host)  # x left alone
+    if whole is not None:
+        np.testing.assert_array_equal(got, whole)
+    finite = np.isfinite(x_host)
+    np.testing.assert_array_equal(got[~finite], np.tanh(x_host[~finite]))  # ±1, NaN
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(x_host))  # ±0 too
+    ulp = np.spacing(np.abs(expected[finite]).astype(dtype))
+    err = np.abs(got[finite].astype(np.longdouble) - expected[finite]) / ulp
+    # the expm1 form: up to 2.5 ulp (the sum e + 2, the division and expm1's own); XLA's
+    # tanh (a rational approximation): up to 4.6
+    bound = 5 if backend == "jax" else 3
+    assert err.max() <= bound, f"{err.max():.2f} ulp at x = {x_host[finite][np.argmax(err)]!r}"
+
+
+def test_tanh_of_takes_the_expm1_form_only_for_large_torch_cpu_arrays(monkeypatch):
+    """Where the expm1 form runs: torch's CPU, at least TANH_BY_EXPM1_BYTES, not tracked by
+    autograd (it writes in place), nowhere else (NumPy's, JAX's tanh are fast)."""
+    torch = pytest.importorskip("torch", reason="backend 'torch' is not installed")
+    calls = []
+    form = _namespace._tanh_by_expm1
+    monkeypatch.setattr(_namespace, "_tanh_by_expm1", lambda x: calls.append(x.shape) or form(x))
+    large = _namespace.TANH_BY_EXPM1_BYTES // 4  # float32 elements
+    _namespace.tanh_of(torch.ones(large), writable=True)
+    _namespace.tanh_of(torch.ones(large - 1), writable=True)
+    _namespace.tanh_of(torch.ones(large, requires_grad=True), writable=False)
+    _namespace.tanh_of(np.ones(large, dtype=np.float32), writable=True)
+    assert calls == [(large,)]
+    tracked = torch.linspace(-3, 3, large, requires_grad=True)
+    _namespace.tanh_of(tracked, writable=False).sum().backward()  # autograd still works
+    assert_close(tracked.grad, 1 - torch.tanh(tracked.detach()) ** 2)
+
+
 @pytest.mark.parametrize("blocking", ["numpy", "torch"])
 @pytest.mark.parametrize(("activation", "loss", "depth", "l2"), CONFIGS)
 def test_backprop_in_blocks_gives_the_same_gradients_bit_for_bit(
