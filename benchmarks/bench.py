@@ -184,8 +184,8 @@ def measure(sizes, m, dtype, names, *, rounds, target, need=None):
 
     ``need``, a dict if given, receives ``"bytes"``: the most resident memory this problem
     took above the level before it (its data, the contenders' copies of it and the peak of
-    the timed runs and products; never less than its own X), from which the sweep tells whether a larger
-    batch fits (``_too_big``).
+    the timed runs and products; never less than its own X), from which the sweep tells
+    whether a larger batch fits (``_too_big``).
     """
     before = _status_bytes("VmRSS") if need is not None else 0
     highest = before
