@@ -868,41 +868,46 @@ def main(argv=None):
     if blas_warning:
         print(f"# note: {blas_warning}")
 
+    # Order: the planar runs (the shortest timings, the most easily disturbed) of every dtype
+    # first, then the nets, then the sweeps, whose largest batches (9 GiB at m = 2^20) come
+    # last: in the twelfth and thirteenth runs, where the float64 planar run came right
+    # after the float32 sweep, portnet-jax's run took 100 and 71 ms (medians of 9 rounds,
+    # single rounds to 259 ms) against 51 ms run first, in the run's first minute
     results, planar, skipped = {}, {}, {}
+    ours = [n for n in names if n.startswith("portnet-")]
     for dtype in dtypes:
-        ours = [n for n in names if n.startswith("portnet-")]
         planar[dtype] = planar_run(
             dtype, ours, rounds=planar_rounds, iterations=1000 if args.quick else 10_000
         )
         print(f"\n## planar 2-4-1, m = 400, whole run ({dtype})\n")
         for r in planar[dtype]:
             print(f"  {r['contender']:<16} {r['run_s']:.3f} s  {r['ratio']:.2f}× seeds loop")
+    for dtype in dtypes:
         for size, (layers, m) in sizes.items():
             rows = measure(layers, m, dtype, names, rounds=rounds, target=target)
             results[size, dtype] = rows
             print(f"\n## {size}, m = {m}, {dtype}\n\n{table(rows)}")
-        if not args.no_sweep:
-            last = None
-            for m in sweep_ms:
-                gc.collect()  # the last batch's contenders, gone before memory is read
-                why = _too_big(m, last, _available_bytes())
-                if why is not None:  # as memory allows, saying so
-                    skipped.setdefault(dtype, {})[m] = why
-                    print(f"  sweep m = {m}: SKIPPED, {why}")
-                    continue
-                need = {}
-                rows = measure(SWEEP_NET, m, dtype, names, rounds=rounds, target=target, need=need)
-                last = (m, need["bytes"])
-                results[f"sweep {'-'.join(map(str, SWEEP_NET))} m={m}", dtype] = rows
-                print(
-                    f"  sweep m = {m}: "
-                    + ", ".join(
-                        f"{r['contender']} {r['samples_per_s']:.3g}/s"
-                        for r in rows
-                        if "step_s" in r
-                    )
-                    + f" (memory {need['bytes'] / 2**30:.2f} GiB)"
+    for dtype in [] if args.no_sweep else dtypes:
+        print(f"\n## sweep {'-'.join(map(str, SWEEP_NET))}, {dtype}\n")
+        last = None
+        for m in sweep_ms:
+            gc.collect()  # the last batch's contenders, gone before memory is read
+            why = _too_big(m, last, _available_bytes())
+            if why is not None:  # as memory allows, saying so
+                skipped.setdefault(dtype, {})[m] = why
+                print(f"  sweep m = {m}: SKIPPED, {why}")
+                continue
+            need = {}
+            rows = measure(SWEEP_NET, m, dtype, names, rounds=rounds, target=target, need=need)
+            last = (m, need["bytes"])
+            results[f"sweep {'-'.join(map(str, SWEEP_NET))} m={m}", dtype] = rows
+            print(
+                f"  sweep m = {m}: "
+                + ", ".join(
+                    f"{r['contender']} {r['samples_per_s']:.3g}/s" for r in rows if "step_s" in r
                 )
+                + f" (memory {need['bytes'] / 2**30:.2f} GiB)"
+            )
 
     meta = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

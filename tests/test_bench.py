@@ -253,6 +253,37 @@ def test_the_planar_run_takes_its_own_rounds(bench, tmp_path, capsys):
     assert "--planar-rounds must be >= 1, got 0" in capsys.readouterr().err
 
 
+def test_the_planar_runs_come_first_and_the_sweeps_last(bench, tmp_path, monkeypatch):
+    """Every dtype's planar run (the shortest timings) before any net, every net before any
+    sweep batch (the largest, whose aftermath had slowed the float64 planar run after it)."""
+    order = []
+    planar_run, measure = bench.planar_run, bench.measure
+
+    def recorded_planar(dtype, *args, **kwargs):
+        order.append(("planar", dtype))
+        return planar_run(dtype, *args, **kwargs)
+
+    def recorded_measure(sizes, m, dtype, *args, **kwargs):
+        order.append(("sweep" if "need" in kwargs else "net", dtype))
+        return measure(sizes, m, dtype, *args, **kwargs)
+
+    monkeypatch.setattr(bench, "planar_run", recorded_planar)
+    monkeypatch.setattr(bench, "measure", recorded_measure)
+    args = ["--quick", "--dtypes", "float32,float64", "--contenders", "portnet-numpy"]
+    assert bench.main([*args, "--sizes", "64-32-1", "--out", str(tmp_path)]) == 0
+    assert order == [
+        ("planar", "float32"),
+        ("planar", "float64"),
+        ("net", "float32"),
+        ("net", "float64"),
+        *[("sweep", "float32")] * 2,  # m = 256, 1024
+        *[("sweep", "float64")] * 2,
+    ]
+    report = json.loads((tmp_path / "bench.json").read_text())
+    assert set(report["planar_run"]) == {"float32", "float64"}
+    assert len(report["results"]) == 6
+
+
 def test_settle_must_not_be_negative(bench, capsys):
     with pytest.raises(SystemExit):
         bench.main(["--quick", "--settle", "-1"])
