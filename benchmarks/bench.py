@@ -872,8 +872,10 @@ def main(argv=None):
     # first, then the nets, then the sweeps, whose largest batches (9 GiB at m = 2^20) come
     # last: in the twelfth and thirteenth runs, where the float64 planar run came right
     # after the float32 sweep, portnet-jax's run took 100 and 71 ms (medians of 9 rounds,
-    # single rounds to 259 ms) against 51 ms run first, in the run's first minute
+    # single rounds to 259 ms) against 51 ms run first, in the run's first minute; the
+    # fourteenth run, the first in this order, still had it at 54 and 60 ms (0.20×)
     results, planar, skipped = {}, {}, {}
+    sweep_net = "-".join(map(str, SWEEP_NET))
     ours = [n for n in names if n.startswith("portnet-")]
     for dtype in dtypes:
         planar[dtype] = planar_run(
@@ -888,7 +890,7 @@ def main(argv=None):
             results[size, dtype] = rows
             print(f"\n## {size}, m = {m}, {dtype}\n\n{table(rows)}")
     for dtype in [] if args.no_sweep else dtypes:
-        print(f"\n## sweep {'-'.join(map(str, SWEEP_NET))}, {dtype}\n")
+        print(f"\n## sweep {sweep_net}, {dtype}\n")
         last = None
         for m in sweep_ms:
             gc.collect()  # the last batch's contenders, gone before memory is read
@@ -900,7 +902,7 @@ def main(argv=None):
             need = {}
             rows = measure(SWEEP_NET, m, dtype, names, rounds=rounds, target=target, need=need)
             last = (m, need["bytes"])
-            results[f"sweep {'-'.join(map(str, SWEEP_NET))} m={m}", dtype] = rows
+            results[f"sweep {sweep_net} m={m}", dtype] = rows
             print(
                 f"  sweep m = {m}: "
                 + ", ".join(
