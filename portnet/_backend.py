@@ -166,6 +166,8 @@ class Backend:
             ) from exc
         if self.name == "dask" and self.device != "cpu":
             return _dask_on_gpu(host, dtype)
+        if self.name == "jax" and host.dtype.kind in "biuf":
+            return _jax_put(host, dtype, self.device)
         return xp.asarray(host, dtype=dtype, device=self.device)
 
     def samples(self, *arrays: Array, rows: int | None = None) -> tuple[Array, ...]:
@@ -260,7 +262,10 @@ class Backend:
         """
         xp = self.xp
         info = xp.__array_namespace_info__()
-        supported = info.dtypes(device=self.device, kind="real floating")
+        if self.name == "jax":  # 130 µs a call there (jax 0.10), and read every `train`
+            supported = _jax_floating(self.device, _jax_x64())
+        else:
+            supported = info.dtypes(device=self.device, kind="real floating")
         if dtype is None:
             source = getattr(x, "dtype", None) if _is_array(x) else None
             name = _float_name(source)
@@ -511,6 +516,32 @@ def _jax_x64() -> bool:
     import jax
 
     return bool(jax.config.read("jax_enable_x64"))
+
+
+@functools.cache
+def _jax_floating(device: Any, x64: bool) -> dict[str, Any]:
+    """JAX's real floating dtypes on ``device`` with x64 mode ``x64`` (which they depend on)."""
+    import jax.numpy as jnp
+
+    return dict(jnp.__array_namespace_info__().dtypes(device=device, kind="real floating"))
+
+
+def _jax_put(host: np.ndarray, dtype: Any, device: Any) -> Any:
+    """Host numbers as a JAX array on ``device``, with ``dtype`` (None: JAX's for ``host``).
+
+    What ``jnp.asarray(host, dtype=dtype, device=device)`` makes (dtype canonicalised the
+    same way: int64 is int32 without x64), in 20 µs against 100 for that call (jax 0.10;
+    its ``device=`` costs the 80).  On CPU JAX may keep using the memory ``device_put`` is
+    given (it did with x64 on, jax 0.10), so that memory is never the caller's: ``host``
+    (a NumPy array passed in, or a view of a CPU tensor) is copied unless the cast to
+    ``dtype`` made a new array already.
+    """
+    import jax
+
+    arr = np.asarray(host, dtype=dtype)
+    if arr is host and getattr(device, "platform", "cpu") == "cpu":
+        arr = arr.copy()
+    return jax.device_put(arr, device)
 
 
 def to_numpy(x: Any) -> np.ndarray:

@@ -110,6 +110,30 @@ def test_jax_second_device():
     assert on_name.params[0].W.device == device
 
 
+@pytest.mark.parametrize("x64", [True, False], ids=["x64", "no-x64"])
+@pytest.mark.parametrize("source", ["float64", "float32", "int64", "int32", "uint8", "bool"])
+def test_jax_placement_is_jnp_asarrays_and_never_the_callers_memory(source, x64):
+    require("jax")
+    import jax
+    import jax.numpy as jnp
+
+    device = jax.devices()[-1]  # the second host device where there is one
+    jax.config.update("jax_enable_x64", x64)
+    try:
+        be = resolve_backend("jax", device=device)
+        for dtype in (None, be.dtype("float32"), *([be.dtype("float64")] if x64 else [])):
+            given = np.arange(64 * 64).reshape(64, 64).astype(source)
+            placed = be.asarray(given, dtype)
+            want = jnp.asarray(given, dtype=dtype, device=device)
+            assert (placed.dtype, placed.devices()) == (want.dtype, want.devices())
+            expected = np.array(want, copy=True)
+            np.testing.assert_array_equal(np.asarray(placed), expected)
+            given[...] = 0  # the caller reuses its array: what was placed must not change
+            np.testing.assert_array_equal(np.asarray(placed), expected)
+    finally:
+        jax.config.update("jax_enable_x64", True)
+
+
 @pytest.mark.backends("array_api_strict")
 def test_no_float64_device_falls_back_to_float32():
     require("array_api_strict")
