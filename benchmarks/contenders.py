@@ -16,7 +16,6 @@ import numpy as np
 from seeds_reference import SeedsLoop
 
 import portnet
-from portnet._namespace import Workspace, reuses_arrays
 from portnet.network import _matmul
 
 __all__ = ["PEERS", "PORTNET_BACKENDS", "make"]
@@ -73,7 +72,7 @@ class Portnet:
 
         # written where train's steps write them: a workspace's arrays on NumPy and torch
         # (reused from call to call, as from step to step), fresh arrays elsewhere
-        ws = Workspace() if reuses_arrays(xp) else None
+        ws = self.be.workspace()
 
         def products(acts, Ws):
             out = []
