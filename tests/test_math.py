@@ -394,7 +394,7 @@ def test_workspace_products_reuse_one_array_per_key_and_shape(backend, dtype):
     be = on(backend)
     rng = np.random.default_rng(3)
     a, b = (be.asarray(rng.standard_normal(s), be.dtype(dtype)) for s in ((5, 4), (4, 6)))
-    ws = be.workspace()  # torch's writes its products with torch.matmul itself
+    ws = be.workspace()  # on torch, one that writes its products with torch.matmul itself
     if not _namespace.reuses_arrays(be.xp):
         assert ws is None
         assert be.run_gradients() is be.gradients  # no workspace where nothing is reused
