@@ -80,6 +80,18 @@ def test_a_goal_is_clear_only_when_every_round_agrees(bench):
     assert summary.startswith("2 met (1 in every round), 1 missed (1 in every round)")
 
 
+def test_a_timing_noise_made_non_positive_is_taken_again(bench, monkeypatch):
+    """A round whose k-step call ran no longer than its k₀-step call is timed again; one
+    that never comes out positive is reported as such, never returned as a time."""
+    durations = iter([2.0, 1.0, 1.5, 1.5, 1.0, 3.5])  # (t0, t1) pairs: -1, 0, then +2.5
+    monkeypatch.setattr(bench, "_timed", lambda fn: next(durations))
+    assert bench._time_steps(None, 1, 2) == 2.5
+    calls = []
+    monkeypatch.setattr(bench, "_timed", lambda fn: calls.append(fn) or 1.0)
+    assert bench._time_steps(None, 1, 2) is None
+    assert len(calls) == 2 * (1 + bench.RETIMES)
+
+
 def test_flop_count(bench):
     # 2-4-1 on m samples: forward 2m(2·4 + 4·1), dW the same, dA of the hidden layer 2m·4·1
     assert bench.flops((2, 4, 1), 10) == 2 * 10 * 12 * 2 + 2 * 10 * 4
