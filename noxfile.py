@@ -7,17 +7,22 @@
   (``pytest --only-backend NAME``), not the NumPy-only ones again. Tests run in one worker
   process per core (pytest-xdist, ``-n auto``); ``nox -s tests -- -n 0`` runs them in one.
 - ``agreement``: the cross-backend agreement report on every CPU backend together.
-- ``gpu``: the tests and the agreement report with CuPy, JAX and torch on CUDA; without a
-  usable CUDA device it stops after asking CuPy, and is reported as skipped with the reason.
-- ``bench`` / ``bench_gpu``: the batch benchmark (``benchmarks/bench.py``) on the CPU backends,
-  or on CUDA (skipped, saying why, without a GPU); ``nox -s bench -- --dask``: Dask's
-  overhead per step (``benchmarks/bench_dask.py``).
+- ``gpu``: the tests and the agreement report (both precisions) with CuPy, JAX and torch on
+  CUDA; without a usable CUDA device it stops after asking CuPy, and is reported as skipped
+  with the reason.  CuPy and JAX are installed for the driver's CUDA major version (12 or 13,
+  from ``nvidia-smi``).  On a GPU machine without network, ``bash benchmarks/gpu_check.sh``
+  does all of this and more with the machine's own libraries (DEVELOPERS.md).
+- ``bench`` / ``bench_gpu``: the batch benchmark on the CPU backends (``benchmarks/bench.py``)
+  or on CUDA (``benchmarks/bench_gpu.py``; skipped, saying why, without a GPU);
+  ``nox -s bench -- --dask``: Dask's overhead per step (``benchmarks/bench_dask.py``).
 - ``lint``: ruff.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import subprocess
 
 import nox
 
@@ -58,9 +63,25 @@ def agreement(session: nox.Session) -> None:
     session.run("python", "-m", "portnet.agreement", "--out", "agreement-results", *session.posargs)
 
 
+def cuda_major() -> int:
+    """The CUDA major version the driver runs (``nvidia-smi``'s "CUDA Version"); 12 where
+    that cannot be read (no driver: CuPy for CUDA 12 then says why no GPU is usable)."""
+    try:
+        text = subprocess.run(["nvidia-smi"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return 12
+    found = re.search(r"CUDA Version:\s*(\d+)", text)
+    return int(found.group(1)) if found else 12
+
+
+def _suffix() -> str:
+    """The backends/*.txt suffix of this machine's CUDA: "" (12) or "-cuda13"."""
+    return "-cuda13" if cuda_major() >= 13 else ""
+
+
 def _require_gpu(session: nox.Session, consequence: str) -> None:
     """Install CuPy and skip the session, saying why, unless it finds a usable CUDA device."""
-    session.install("-r", "backends/cupy.txt")
+    session.install("-r", f"backends/cupy{_suffix()}.txt")
     probe = session.run("python", "-c", GPU_PROBE, silent=True) or ""
     status = probe.rpartition("portnet-gpu-probe:")[2].strip()
     if status != "usable":
@@ -72,9 +93,15 @@ def gpu(session: nox.Session) -> None:
     """Tests and agreement report on CUDA (CuPy, JAX, torch); skipped, saying why, without a GPU."""
     session.install("-e", ".")  # the probe needs portnet and CuPy; the rest only with a GPU
     _require_gpu(session, "nothing ran on a GPU")
-    session.install("-e", ".[test]", "-r", "backends/gpu.txt")
-    session.run("pytest", *session.posargs, env={"PORTNET_TEST_GPU": "1"})
-    session.run("python", "-m", "portnet.agreement", "--gpu", "--out", "agreement-results-gpu")
+    session.install("-e", ".[test]", "-r", f"backends/gpu{_suffix()}.txt")
+    gpu_backends = ["--only-backend", "cupy,jax,torch"] if not session.posargs else []
+    threads = {"OMP_NUM_THREADS": "1", "PORTNET_TEST_GPU": "1"}
+    session.run("pytest", "-n", "auto", *gpu_backends, *session.posargs, env=threads)
+    agreement = ["python", "-m", "portnet.agreement", "--gpu", "--backends", "numpy,cupy,jax,torch"]
+    session.run(*agreement, "--out", "agreement-results-gpu")
+    session.run(
+        *agreement, "--precision", "tf32", "--dtypes", "float32", "--out", "agreement-results-tf32"
+    )
 
 
 @nox.session
@@ -97,10 +124,8 @@ def bench_gpu(session: nox.Session) -> None:
     """The benchmark on CUDA (CuPy, JAX, torch); skipped, saying why, without a GPU."""
     session.install("-e", ".")
     _require_gpu(session, "nothing was timed on a GPU")
-    session.install("-r", "backends/gpu.txt", "scikit-learn", "matplotlib")
-    session.run(
-        "python", "benchmarks/bench.py", "--gpu", "--out", "bench-results-gpu", *session.posargs
-    )
+    session.install("-r", f"backends/gpu{_suffix()}.txt", "matplotlib")
+    session.run("python", "benchmarks/bench_gpu.py", "--out", "bench-results-gpu", *session.posargs)
 
 
 @nox.session

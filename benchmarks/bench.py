@@ -2,7 +2,8 @@
 
     python benchmarks/bench.py [--quick] [--out DIR] [--dtypes float32,float64] [--max-m N]
     python benchmarks/bench.py --report DIR/bench.json --out DIR2   # re-check a run's goals
-    python benchmarks/bench.py --gpu   # CUDA; exit status 77 (skipped), saying why, without one
+    python benchmarks/bench.py --gpu   # benchmarks/bench_gpu.py; exit status 77 (skipped),
+                                       # saying why, without a usable CUDA GPU
     nox -s bench
 
 For each network size × dtype, every contender (portnet on NumPy, JAX, torch, CuPy when a
@@ -334,8 +335,12 @@ def _too_big(m: int, last: tuple[int, int] | None, available: int | None) -> str
     )
 
 
-def planar_run(dtype, names, *, rounds, iterations=10_000):
-    """The planar net's whole 10 000-step run, cost read every 1000 steps, as a user runs it."""
+def planar_run(dtype, names, *, rounds, iterations=10_000, precision=None):
+    """The planar net's whole 10 000-step run, cost read every 1000 steps, as a user runs it.
+
+    Each backend on the device ``contenders.PLACE`` puts it on (the GPU benchmark's CUDA
+    devices); ``precision`` (None: portnet's default) is passed to ``train``.
+    """
     X, y = portnet.datasets.planar()
     params = portnet.init.initial_params((2, 4, 1), init="small", seed=0)
     runs = {}
@@ -347,15 +352,23 @@ def planar_run(dtype, names, *, rounds, iterations=10_000):
 
     runs["seeds-numpy"] = seeds_run
     for name in names:
-        backend = name.removeprefix("portnet-")
+        backend, replayed = contenders.portnet_backend(name)  # "-graphs": CUDA graphs on
         try:
-            be = portnet._backend.resolve_backend(backend)
+            device = contenders.device_for(backend)
+            be = portnet._backend.resolve_backend(backend, device=device)
             Xb, yb = be.asarray(X, be.dtype(dtype)), be.asarray(y)
         except (ImportError, RuntimeError, ValueError):
             continue
-        runs[name] = lambda Xb=Xb, yb=yb, backend=backend: portnet.train(
-            Xb, yb, init="small", iterations=iterations, log_every=1000, backend=backend
-        )
+        options = {} if precision is None else {"precision": precision}
+
+        def run(Xb=Xb, yb=yb, backend=backend, options=options, replayed=replayed):
+            with contenders.graphs(replayed):
+                portnet.train(
+                    Xb, yb, init="small", iterations=iterations, log_every=1000,
+                    backend=backend, **options,
+                )  # fmt: skip
+
+        runs[name] = run
     for run in runs.values():
         run()  # warm-up and compilation
     times = {name: [] for name in runs}
@@ -535,7 +548,10 @@ def _summary(checks):
     )
 
 
-def plot(sweeps, out):
+def plot(sweeps, out, *, net=SWEEP_NET, stem="throughput", note=""):
+    """Samples/s against the sweep's batch size, one PNG per key of ``sweeps`` (a dtype, or
+    the GPU benchmark's "float32-highest"), named ``{stem}-{key}.png``; ``note`` ends the
+    title.  None written (an empty list) without matplotlib."""
     try:
         import matplotlib
 
@@ -565,11 +581,11 @@ def plot(sweeps, out):
         ax.set_yscale("log")
         ax.set_xlabel("batch size m (full-batch step)")
         ax.set_ylabel("samples / s")
-        ax.set_title(f"{'-'.join(map(str, SWEEP_NET))} net, {dtype}, one training step")
+        ax.set_title(f"{'-'.join(map(str, net))} net, {dtype}, one training step{note}")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
         fig.tight_layout()
-        path = out / f"throughput-{dtype}.png"
+        path = out / f"{stem}-{dtype}.png"
         fig.savefig(path, dpi=110)
         plt.close(fig)
         paths.append(path)
@@ -783,6 +799,30 @@ def _no_gpu() -> str | None:
     return "; ".join(reasons)
 
 
+def run_gpu(args) -> int:
+    """``--gpu``: the GPU batch benchmark, ``benchmarks/bench_gpu.py``, with this call's
+    ``--out``, ``--rounds``, ``--settle`` and ``--quick`` (its ``--tiny``); without a usable
+    CUDA GPU nothing is timed and the status is ``SKIPPED``, saying why."""
+    # JAX must not take 75 % of the GPU's memory, before the first question to it
+    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+    reasons = _no_gpu()
+    if reasons is not None:  # skipped, loudly: CPU figures must not pass for a GPU's
+        print(
+            f"bench.py --gpu: SKIPPED (exit status {SKIPPED}), no usable CUDA GPU, so "
+            f"nothing was timed: {reasons}",
+            file=sys.stderr,
+        )
+        return SKIPPED
+    import bench_gpu
+
+    forwarded = ["--out", str(args.out)]
+    forwarded += ["--rounds", str(args.rounds)] if args.rounds else []
+    forwarded += ["--settle", str(args.settle)] if args.settle is not None else []
+    forwarded += ["--tiny"] if args.quick else []
+    print(f"bench.py --gpu: benchmarks/bench_gpu.py {' '.join(forwarded)}", flush=True)
+    return bench_gpu.main(forwarded)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -820,7 +860,10 @@ def main(argv=None):
         "'none' for the planar run and the sweep alone)",
     )
     parser.add_argument(
-        "--gpu", action="store_true", help="portnet and torch-nn on CUDA (JAX uses its default)"
+        "--gpu",
+        action="store_true",
+        help="run the GPU batch benchmark (benchmarks/bench_gpu.py), passing it --out, "
+        "--rounds, --settle and --quick (as its --tiny)",
     )
     parser.add_argument(
         "--settle",
@@ -839,6 +882,8 @@ def main(argv=None):
         return 0
     if args.settle is not None and args.settle < 0:
         parser.error(f"--settle must be >= 0 seconds, got {args.settle}")
+    if args.gpu:
+        return run_gpu(args)
     global SETTLE
     SETTLE = args.settle if args.settle is not None else (0.01 if args.quick else DEFAULT_SETTLE)
     try:
@@ -847,16 +892,6 @@ def main(argv=None):
         jax.config.update("jax_enable_x64", True)  # the benchmark owns its process
     except ImportError:
         pass
-    contenders.GPU = args.gpu
-    if args.gpu:
-        reasons = _no_gpu()
-        if reasons is not None:  # skipped, loudly: CPU figures must not pass for a GPU's
-            print(
-                f"bench.py --gpu: SKIPPED (exit status {SKIPPED}), no usable CUDA GPU, so "
-                f"nothing was timed: {reasons}",
-                file=sys.stderr,
-            )
-            return SKIPPED
     names = args.contenders.split(",")
     unknown = set(names) - set(ALL)
     if unknown:

@@ -330,11 +330,17 @@ class Backend:
 
         On JAX the whole run is one compiled program (``lax.fori_loop``, ``n`` a traced
         bound, so every ``n`` shares one compilation): one dispatch for ``n`` steps instead
-        of ``n``.  Elsewhere (Dask included: see :attr:`gradients`): a Python loop over
-        ``fn``.
+        of ``n``.  On CuPy and torch on CUDA with CUDA graphs on
+        (:mod:`portnet._graphs`, opt-in): the silent steps replayed as one recorded graph.
+        Elsewhere (Dask included: see :attr:`gradients`): a Python loop over ``fn``.
         """
         if self.name == "jax":
             return functools.partial(_jitted_repeat(fn, tuple(sorted(static))), **static)
+        from . import _graphs
+
+        recorder = _graphs.uses_graphs(self)
+        if recorder is not None:
+            return _quiet(_graphs.graph_repeat(fn, recorder, **static))
 
         def run(carry: Any, *args: Any, n: int) -> tuple[Any, Any]:
             carry, first = fn(carry, *args, report=True, **static)
@@ -343,6 +349,18 @@ class Backend:
             return carry, first
 
         return _quiet(run)
+
+    def unique_values(self, x: Array) -> Array:
+        """The sorted distinct values of the 1-D array ``x`` (of this backend), here.
+
+        On JAX computed on the host from one explicit transfer of ``x``:
+        ``jnp.unique_values`` runs eagerly (its result's size depends on the values) and
+        reads that size back implicitly, a transfer that
+        ``jax.transfer_guard_device_to_host("disallow")`` refuses on a GPU.
+        """
+        if self.name == "jax":
+            return self.asarray(np.unique(to_numpy(x)))
+        return self.xp.unique_values(x)
 
     def read(self, x: Array) -> float:
         """A 0-d array as a Python float: a device-to-host synchronisation point.
@@ -484,6 +502,13 @@ def _chunk_graph(x: Any) -> tuple[dict[Any, Any], list[Any]]:
 _GRAPHS: dict[int, tuple[dict[Any, Any], list[Any]]] = {}
 
 
+def _tree_leaves(tree: Any) -> list[Any]:
+    """The leaves of nested tuples and NamedTuples, in order (as :func:`_tree_map` visits them)."""
+    if isinstance(tree, tuple):
+        return [leaf for child in tree for leaf in _tree_leaves(child)]
+    return [tree]
+
+
 def _tree_map(f: Callable[[Any], Any], tree: Any) -> Any:
     """``f`` on every leaf of nested tuples and NamedTuples."""
     if isinstance(tree, tuple):
@@ -568,6 +593,10 @@ def to_numpy(x: Any) -> np.ndarray:
         return x.get()
     if aac.is_torch_array(x):
         return x.detach().cpu().numpy()
+    if aac.is_jax_array(x):  # explicit: allowed under JAX's device-to-host transfer guard
+        import jax
+
+        return np.asarray(jax.device_get(x))
     if aac.is_dask_array(x):
         return to_numpy(_dask_compute(x))
     try:

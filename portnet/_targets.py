@@ -115,7 +115,7 @@ def inspect_targets(be: Backend, y: Any, m: int, loss: str | Loss) -> tuple[Loss
                 "use loss='squared_error' for regression"
             )
         return squared_error, Targets("continuous", None, 1)
-    classes = xp.unique_values(y)
+    classes = _HOST.unique_values(y) if xp is _HOST else be.unique_values(y)
     n = classes.shape[0]
     if n < 2:
         raise ValueError(f"y has a single class ({_show(classes)}); a classifier needs at least 2")

@@ -22,6 +22,8 @@ import numpy as np
 
 from . import __version__, datafiles, datasets, plots
 from ._backend import _TABLE, BACKENDS, gpu_status, resolve_backend, to_numpy
+from ._precision import DEFAULT as DEFAULT_PRECISION
+from ._precision import PRECISIONS
 from .activations import ACTIVATIONS
 from .init import INITIALIZERS
 from .optimizers import DEFAULT_LEARNING_RATES, OPTIMIZERS
@@ -87,6 +89,12 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--backend", choices=BACKENDS, default="numpy")
     tr.add_argument("--device", default=None, help="e.g. cpu:1 (JAX), cuda:0 (torch)")
     tr.add_argument("--dtype", choices=("float32", "float64"), default=None)
+    tr.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default=DEFAULT_PRECISION,
+        help="float32 matrix products: highest (IEEE float32) or tf32 (CUDA GPUs)",
+    )
     tr.add_argument("--log-every", type=int, default=1000, help="print the cost every N steps")
     tr.add_argument(
         "--out",
@@ -210,6 +218,7 @@ def _train(args: argparse.Namespace) -> int:
             backend=args.backend,
             device=args.device,
             dtype=args.dtype,
+            precision=args.precision,
             log_every=args.log_every,
             callbacks=[progress],
         )

@@ -18,6 +18,8 @@ import array_api_compat as aac
 
 from . import network
 from ._backend import Backend, _is_array, resolve_backend, to_numpy
+from ._precision import DEFAULT as DEFAULT_PRECISION
+from ._precision import check_precision, scope
 from ._targets import Targets, decode, encode
 from .network import Layer, Network, Params
 
@@ -69,6 +71,9 @@ class Model:
         Name of the backend the parameters live on.
     device, dtype
         Device and floating dtype of the parameters.
+    precision : str
+        How its float32 matrix products are computed ("highest" or "tf32": see
+        :func:`portnet.train`), in training and in its predictions.
     classes_ : array or None
         The label values of a classifier (sorted), as given in ``y``.
     history : History
@@ -94,8 +99,10 @@ class Model:
         n_steps: int = 0,
         stop_reason: str | None = None,
         best_step: int | None = None,
+        precision: str = DEFAULT_PRECISION,
     ) -> None:
         self.params = tuple(Layer(*p) for p in params)
+        self.precision = precision
         self.network = network
         self._backend = backend
         self.dtype = dtype
@@ -139,21 +146,33 @@ class Model:
         return (
             f"Model({sizes}, activation={self.network.activation.name!r}, "
             f"loss={self.network.loss.name!r}, backend={self.backend!r}, "
-            f"device={self.device!r}, dtype={_dtype_name(self.dtype)})"
+            f"device={self.device!r}, dtype={_dtype_name(self.dtype)}"
+            + ("" if self.precision == DEFAULT_PRECISION else f", precision={self.precision!r}")
+            + ")"
         )
 
-    def to(self, backend: Any = None, device: Any = None, *, dtype: Any = None) -> Model:
+    def to(
+        self,
+        backend: Any = None,
+        device: Any = None,
+        *,
+        dtype: Any = None,
+        precision: str | None = None,
+    ) -> Model:
         """A copy of the model with its parameters on another backend, device or dtype.
 
         ``backend`` takes what :func:`portnet.train` takes (None keeps the model's),
         ``device`` a device object or string (None keeps the model's device on the same
         backend, else the new backend's default), ``dtype`` "float32"/"float64" (None keeps
-        the model's).
+        the model's), ``precision`` "highest"/"tf32" (None keeps the model's where the new
+        place can honour it, else "highest": a TF32 model moved to the CPU predicts in
+        IEEE float32).
         """
         if backend is None:
             backend, device = self._backend.xp, self.device if device is None else device
         be = resolve_backend(backend, device=device)
         dtype = be.dtype(_dtype_name(self.dtype) if dtype is None else dtype)
+        precision = placed_precision(precision, self.precision, be, dtype)
         params = tuple(
             Layer(be.asarray(W, dtype, what="params W"), be.asarray(b, dtype, what="params b"))
             for W, b in self.params
@@ -171,6 +190,7 @@ class Model:
             n_steps=self.n_steps,
             stop_reason=self.stop_reason,
             best_step=self.best_step,
+            precision=precision,
         )
 
     def fit(self, X: Any, y: Any, **options: Any) -> Model:
@@ -196,6 +216,7 @@ class Model:
             options.setdefault("device", self.device)
         options.setdefault("dtype", _dtype_name(self.dtype))
         options.setdefault("l2", self.network.l2)
+        options.setdefault("precision", self.precision)
         return train(
             X,
             y,
@@ -259,7 +280,9 @@ class Model:
 
     def _output(self, X: Any) -> tuple[Backend, Array, Callable[[Array], Any]]:
         be, params, back = self._place(X)
-        A = network.output(params, self._features(be, X), self.network)  # (m, n_L)
+        X = self._features(be, X)
+        with scope(be, self.precision):
+            A = network.output(params, X, self.network)  # (m, n_L)
         return be, A, back
 
     # -- public API ------------------------------------------------------------------------
@@ -314,13 +337,26 @@ class Model:
         be, params, _ = self._place(X)
         X = self._features(be, X)
         Y = encode(be, y, self.targets, self.dtype, X.shape[0])
-        return be.read(network.cost(params, X, Y, self.network))
+        with scope(be, self.precision):
+            J = network.cost(params, X, Y, self.network)
+        return be.read(J)
 
 
 def _unpickle(arrays: dict[str, Any], backend: str, device: str | None) -> Model:
     from .serialization import build
 
     return build(arrays, backend=backend, device=device, source="a pickled portnet model")
+
+
+def placed_precision(asked: str | None, own: str, be: Backend, dtype: Any) -> str:
+    """The precision of a model placed on ``be`` (moved, loaded): ``asked`` if given
+    (checked), else its ``own`` where ``be`` can honour it, else "highest"."""
+    if asked is not None:
+        return check_precision(asked, be, dtype)
+    try:
+        return check_precision(own, be, dtype)
+    except ValueError:
+        return DEFAULT_PRECISION
 
 
 def _same(x: Array) -> Array:

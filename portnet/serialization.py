@@ -6,8 +6,9 @@ The file is a NumPy ``.npz`` archive (no pickles: it is read with ``allow_pickle
 - ``classes`` (classifiers with label values): the label values, numbers or text;
 - ``portnet``: a JSON document (a 0-d text array) with everything else: ``format``
   (:data:`FORMAT`), the portnet version that wrote it, layer sizes, hidden activation and its
-  options, loss, L2 strength, dtype, what the targets are, the training history, and the
-  backend and device it was trained on (for information only).
+  options, loss, L2 strength, dtype, the precision of its float32 products, what the targets
+  are, the training history, and the backend and device it was trained on (for information
+  only).
 
 A file is written to a temporary name beside ``path`` and renamed into place, so a crash or
 interrupt never leaves a half-written model behind.  Any backend loads any file: train on
@@ -26,7 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._backend import _is_array, _tree_map, resolve_backend, to_numpy
+from ._backend import _is_array, _tree_leaves, _tree_map, resolve_backend, to_numpy
+from ._precision import PRECISIONS
 from ._targets import Targets
 from .activations import ACTIVATIONS, get_activation
 from .losses import LOSSES, get_loss
@@ -106,6 +108,7 @@ def dump(model: Model) -> dict[str, np.ndarray]:
         "loss": net.loss.name,
         "l2": float(net.l2),
         "dtype": str(arrays["W0"].dtype),
+        "precision": model.precision,
         "targets": {"kind": model.targets.kind, "y_ndim": model.targets.y_ndim},
         "history": {"step": history.step, "cost": history.cost, "val_cost": history.val_cost},
         "n_steps": model.n_steps,
@@ -135,6 +138,7 @@ def load(
     backend: Any = None,
     device: Any = None,
     dtype: Any = None,
+    precision: str | None = None,
 ) -> Model:
     """Read a model written by :meth:`Model.save`.
 
@@ -147,6 +151,11 @@ def load(
         CPU, whatever backend the model was trained on).
     dtype : {"float32", "float64"}, optional
         Default: the dtype it was saved in.
+    precision : {"highest", "tf32"}, optional
+        How its predictions compute float32 products. Default: the precision it was trained
+        with where ``backend`` can honour it, else "highest" (a model trained in TF32 on a
+        GPU predicts in IEEE float32 on the CPU); a file written before portnet recorded it
+        was trained in "highest".
 
     Raises
     ------
@@ -157,7 +166,9 @@ def load(
     """
     path = Path(path)
     arrays = _read(path)
-    return build(arrays, backend=backend, device=device, dtype=dtype, source=str(path))
+    return build(
+        arrays, backend=backend, device=device, dtype=dtype, precision=precision, source=str(path)
+    )
 
 
 def _read(path: Path) -> dict[str, np.ndarray]:
@@ -179,10 +190,11 @@ def build(
     backend: Any = None,
     device: Any = None,
     dtype: Any = None,
+    precision: str | None = None,
     source: str = "the model data",
 ) -> Model:
     """A :class:`Model` from what :func:`dump` gives, placed as :func:`load` places it."""
-    from .model import History, Model
+    from .model import History, Model, placed_precision
 
     path = source
     meta = _metadata(path, arrays)
@@ -224,6 +236,7 @@ def build(
         n_steps=int(meta["n_steps"]),
         stop_reason=meta["stop_reason"],
         best_step=meta["best_step"],
+        precision=placed_precision(precision, meta.get("precision", "highest"), be, dt),
     )
 
 
@@ -257,6 +270,7 @@ def _metadata(path: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
             and meta["targets"]["y_ndim"] in (1, 2)
             and all(key in meta["history"] for key in ("step", "cost", "val_cost"))
             and isinstance(meta["n_steps"], int)
+            and meta.get("precision", "highest") in PRECISIONS
         )
     except (KeyError, TypeError) as exc:
         raise ValueError(f"{path} is damaged: its metadata lacks {exc}") from exc
@@ -270,10 +284,6 @@ def _shape(a: np.ndarray | None) -> str:
 
 
 # -- checkpoints: a model file plus what resuming needs -----------------------------------------
-def _leaves(tree: Any) -> list[Any]:
-    if isinstance(tree, tuple):
-        return [leaf for child in tree for leaf in _leaves(child)]
-    return [tree]
 
 
 def write_checkpoint(
@@ -282,7 +292,7 @@ def write_checkpoint(
     """The model (as :func:`save` writes it), its optimiser state, the shuffling generator's
     state and the current epoch's sample order, written atomically to ``path``."""
     arrays = dump(model)
-    for j, leaf in enumerate(_leaves(state)):
+    for j, leaf in enumerate(_tree_leaves(state)):
         arrays[f"state{j}"] = to_numpy(leaf)
     if order is not None:
         arrays["order"] = np.asarray(order)
@@ -301,7 +311,7 @@ def read_checkpoint(
     shapes = [tuple(p.shape) for layer in params for p in layer]
     if [tuple(p.shape) for layer in model.params for p in layer] != shapes:
         raise ValueError(f"{path} holds a network of another shape than this one")
-    n = len(_leaves(template))
+    n = len(_tree_leaves(template))
     if any(f"state{j}" not in arrays for j in range(n)):
         raise ValueError(f"{path} holds the state of another optimiser than this one")
     leaves = (be.asarray(arrays[f"state{j}"], model.dtype) for j in range(n))

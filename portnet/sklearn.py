@@ -80,6 +80,7 @@ class _Portnet(BaseEstimator):
         backend: Any = None,
         device: Any = None,
         dtype: Any = None,
+        precision: str = "highest",
         log_every: int = 100,
     ) -> None:
         self.hidden = hidden
@@ -100,6 +101,7 @@ class _Portnet(BaseEstimator):
         self.backend = backend
         self.device = device
         self.dtype = dtype
+        self.precision = precision
         self.log_every = log_every
 
     # -- validation ------------------------------------------------------------------------
@@ -180,6 +182,7 @@ class _Portnet(BaseEstimator):
             backend=self.backend,
             device=self.device,
             dtype=self.dtype,
+            precision=self.precision,
             params=params,
             log_every=self.log_every,
         )

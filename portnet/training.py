@@ -21,6 +21,8 @@ import numpy as np
 from . import network
 from ._backend import Backend, _is_array, resolve_backend
 from ._namespace import array_namespace
+from ._precision import DEFAULT as DEFAULT_PRECISION
+from ._precision import check_precision, scope
 from ._targets import Targets, check_finite, encode, inspect_targets
 from .activations import Activation, get_activation
 from .init import INITIALIZERS, initial_params
@@ -205,6 +207,7 @@ def train(
     backend: Any = None,
     device: Any = None,
     dtype: Any = None,
+    precision: str = DEFAULT_PRECISION,
     params: Any = None,
     log_every: int = 1000,
     verbose: bool = False,
@@ -290,6 +293,12 @@ def train(
     dtype : {"float32", "float64"}, optional
         Default: ``X``'s floating dtype, else the backend's default floating dtype. float64
         where it is unavailable (JAX without x64) is an error, never a silent float32.
+    precision : {"highest", "tf32"}
+        How float32 matrix products are computed: "highest", full IEEE float32 on every
+        backend (JAX's GPU default, TF32, overridden for portnet's computations alone);
+        "tf32", TF32 tensor-core products on a CUDA GPU (CuPy, JAX, torch; faster, about
+        3 decimal digits per input). A backend that cannot honour the mode is an error.
+        The model keeps it for its predictions.
     params : sequence of (W, b), optional
         Start from these parameters (warm start), e.g. another model's ``params``; the
         optimiser's state starts afresh.
@@ -347,6 +356,7 @@ def train(
     _check_same_place(X, y)
     _check_real_numbers(X)
     dtype = be.dtype(dtype, X)
+    precision = check_precision(precision, be, dtype)
     X = be.asarray(X, dtype, what="X")
     if X.ndim != 2:
         raise ValueError(f"X must be 2-D (m samples, n features), got shape {tuple(X.shape)}")
@@ -395,6 +405,7 @@ def train(
         targets,
         callbacks,
         verbose,
+        precision=precision,
         stopper=_Stopper(tol or 0.0, n_iter_no_change)
         if early_stopping or tol is not None
         else None,
@@ -413,9 +424,10 @@ def train(
         theta, state, start = _resume(loop, resume, theta, shuffling)
     loop.current = (theta, start)
     try:
-        theta, stop_reason = loop.run(
-            theta, X, Y, iterations, batch, per_epoch, log_every, shuffling, start, state
-        )
+        with scope(be, precision):
+            theta, stop_reason = loop.run(
+                theta, X, Y, iterations, batch, per_epoch, log_every, shuffling, start, state
+            )
     except KeyboardInterrupt:  # Ctrl-C: keep what was trained, with its history
         theta, loop.steps = loop.current
         stop_reason = "interrupted"
@@ -505,6 +517,7 @@ class _Loop:
     targets: Targets
     callbacks: tuple[Callback, ...]
     verbose: bool
+    precision: str
     stopper: _Stopper | None
     validation: tuple[Array, Array] | None
     history: History = dataclasses.field(default_factory=History)
@@ -539,6 +552,7 @@ class _Loop:
             dtype=self.dtype,
             targets=self.targets,
             history=self.history,
+            precision=self.precision,
             **info,
         )
 

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import numpy as np
 import pytest
 
 from portnet import agreement
+from portnet._backend import _TABLE, resolve_backend
+from portnet._precision import _on_gpu
 
 
 def test_report_on_one_backend(backend, tmp_path, capsys):
     argv = ["--backends", f"numpy,{backend}", "--configs", "planar-tanh", "--out", str(tmp_path)]
-    assert agreement.main(argv) == 0
+    # NumPy alone is the reference, compared with nothing: "skipped", never "agree"
+    assert agreement.main(argv) == (agreement.NOTHING_COMPARED if backend == "numpy" else 0)
     out = capsys.readouterr().out
-    assert "all run rows agree" in out
+    assert ("all 2 run rows agree" in out) is (backend != "numpy")
     report = json.loads((tmp_path / "agreement.json").read_text())
     rows = {(r["backend"], r["dtype"]): r for r in report["rows"]}
     assert {k[0] for k in rows} == {"numpy", backend}
@@ -29,28 +31,52 @@ def test_report_on_one_backend(backend, tmp_path, capsys):
     # float32 against float64 is reported, and is float32-sized, not zero
     assert 0 < rows["numpy", "float32"]["figures"]["params@100 vs float64"] < 1e-4
     markdown = (tmp_path / "agreement.md").read_text()
-    assert markdown.startswith("| backend | dtype | config | θ@100 |")
-    assert f"| {backend} | float64 | planar-tanh |" in markdown
+    assert markdown.startswith("| backend | dtype | precision | config | θ@100 |")
+    assert f"| {backend} | float64 | highest | planar-tanh |" in markdown
 
 
 def test_missing_backend_is_listed_not_passed(tmp_path, monkeypatch, capsys):
-    monkeypatch.setitem(sys.modules, "cupy", None)
+    # CuPy as if not installed (a None in sys.modules would trip array-api-compat's
+    # cached type checks, which look modules up there)
+    monkeypatch.setitem(_TABLE, "cupy", ("portnet_tests_no_cupy", *_TABLE["cupy"][1:]))
     argv = ["--backends", "numpy,cupy", "--configs", "regression", "--dtypes", "float64"]
-    assert agreement.main([*argv, "--out", str(tmp_path)]) == 0
+    assert agreement.main([*argv, "--out", str(tmp_path)]) == agreement.NOTHING_COMPARED == 77
     out = capsys.readouterr().out
     assert "not run (not installed or unavailable, not counted as passed): cupy" in out
+    assert "no backend was compared with NumPy: exit status 77" in out
+    assert "rows agree" not in out
     rows = json.loads((tmp_path / "agreement.json").read_text())["rows"]
     (cupy,) = [r for r in rows if r["backend"] == "cupy"]
     assert cupy["status"] == "not installed"
     assert "pip install 'portnet[cupy]'" in cupy["detail"]
 
 
+def test_tf32_rows_run_only_on_a_gpu(backend, tmp_path, capsys):
+    """``--precision tf32`` off a GPU: every float32 row "unavailable", saying why, every
+    float64 row "not comparable" (TF32 is a float32 mode), nothing counted as agreeing."""
+    if backend == "numpy":
+        pytest.skip("NumPy is the IEEE reference of every mode")
+    if _on_gpu(resolve_backend(backend)):
+        pytest.skip(f"{backend}'s default device is a GPU here: its TF32 rows run")
+    argv = ["--backends", f"numpy,{backend}", "--configs", "planar-tanh", "--precision", "tf32"]
+    assert agreement.main([*argv, "--out", str(tmp_path)]) == agreement.NOTHING_COMPARED
+    assert "no backend was compared with NumPy" in capsys.readouterr().out
+    report = json.loads((tmp_path / "agreement.json").read_text())
+    rows = {(r["backend"], r["dtype"]): r for r in report["rows"]}
+    assert rows[backend, "float32"]["status"] == "unavailable"
+    assert "precision='tf32' needs a CUDA GPU" in rows[backend, "float32"]["detail"]
+    assert rows[backend, "float64"]["status"] == "not comparable"
+    assert rows[backend, "float32"]["precision"] == "tf32"
+    assert rows["numpy", "float32"]["precision"] == "highest"  # the reference stays IEEE
+    assert report["tolerance_after_100_steps"]["tf32"] == agreement.TF32_TOLERANCE
+
+
 def test_disagreement_fails_the_report(tmp_path, monkeypatch, capsys):
     """A backend whose parameters are off by one part in a million is caught, exit code 1."""
     original = agreement._train
 
-    def off_by_a_little(backend, device, dtype, config):
-        run = original("numpy", device, dtype, config)
+    def off_by_a_little(backend, device, dtype, config, precision="highest"):
+        run = original("numpy", device, dtype, config, precision)
         if backend != "numpy":
             run.params[100] = tuple(
                 tuple(p * (1 + 1e-6) for p in layer) for layer in run.params[100]

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import sys
-from pathlib import Path
 
 import pytest
 
-BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
-
 
 @pytest.fixture
-def bench(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-    module = importlib.import_module("bench")
-    yield module
-    for name in ("bench", "contenders", "seeds_reference"):
-        sys.modules.pop(name, None)
+def bench(benchmarks):
+    return benchmarks("bench")
 
 
 #: each backend's benchmark run: portnet on it, the hand-written loop and that library's peers
@@ -416,3 +408,18 @@ def test_the_gpu_benchmark_skips_loudly_without_a_gpu(bench, tmp_path, capsys):
     for library in ("cupy:", "jax:", "torch:"):
         assert library in err
     assert not (tmp_path / "gpu").exists()
+
+
+def test_the_gpu_flag_runs_the_gpu_benchmark(bench, tmp_path, monkeypatch, capsys):
+    """With a usable GPU, ``--gpu`` hands over to ``benchmarks/bench_gpu.py`` (its ``--out``,
+    ``--rounds``, ``--settle``; ``--quick`` as its ``--tiny``) and returns its status."""
+    import types
+
+    calls = []
+    fake = types.SimpleNamespace(main=lambda argv: calls.append(argv) or 5)
+    monkeypatch.setitem(sys.modules, "bench_gpu", fake)
+    monkeypatch.setattr(bench, "_no_gpu", lambda: None)
+    argv = ["--gpu", "--quick", "--rounds", "2", "--settle", "0", "--out", str(tmp_path)]
+    assert bench.main(argv) == 5
+    assert calls == [["--out", str(tmp_path), "--rounds", "2", "--settle", "0.0", "--tiny"]]
+    assert "bench.py --gpu: benchmarks/bench_gpu.py --out" in capsys.readouterr().out
