@@ -561,8 +561,10 @@ def plot(sweeps, out, *, net=SWEEP_NET, stem="throughput", note=""):
         return []
     paths = []
     for dtype, by_m in sweeps.items():
-        fig, ax = plt.subplots(figsize=(7, 4.5))
         names = sorted({r["contender"] for rows in by_m.values() for r in rows if "step_s" in r})
+        if not names:  # every batch skipped or failed: nothing to draw
+            continue
+        fig, ax = plt.subplots(figsize=(7, 4.5))
         for name in names:
             ms = sorted(
                 m

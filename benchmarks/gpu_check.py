@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import importlib.util
 import json
 import os
 import signal
@@ -45,6 +46,10 @@ PY = sys.executable
 GPU_LIBRARIES = ("cupy", "jax", "torch")
 #: the device each library's GPU run uses, as ``--device`` takes it
 DEVICES = {"cupy": None, "jax": "gpu:0", "torch": "cuda:0"}
+#: ... and in a rehearsal on the CPU (CuPy has no CPU device: not rehearsed)
+REHEARSAL_DEVICES = {"jax": "cpu:0", "torch": "cpu"}
+#: the tests a rehearsal runs (``pytest -k``): a few of every kind the GPU run has
+REHEARSAL_TESTS = "outputs_follow or cost_is_read_back or transfer_guard or graphs"
 #: what a skipped step's process returns (automake's convention; portnet's tools use it)
 SKIPPED = 77
 #: seconds kept back from the budget for the summary
@@ -177,19 +182,27 @@ def _portnet(*args: str) -> list[str]:
     return [PY, "-m", "portnet", *args]
 
 
-def cli_step(name: str, out: Path) -> Step:
-    """``portnet train`` on library ``name``'s GPU, then ``portnet predict`` with its model."""
+def _rehearsed() -> list[str]:
+    """The libraries a rehearsal runs: those of JAX and torch installed here."""
+    return [n for n in REHEARSAL_DEVICES if importlib.util.find_spec(n) is not None]
+
+
+def cli_step(name: str, out: Path, rehearse: bool = False) -> Step:
+    """``portnet train`` on library ``name``'s GPU, then ``portnet predict`` with its model
+    (rehearsed: on its CPU device; CuPy, which has none, not at all)."""
     where = out / f"cli-{name}"
-    device = [] if DEVICES[name] is None else ["--device", DEVICES[name]]
+    device = DEVICES[name] if not rehearse else REHEARSAL_DEVICES.get(name)
+    on = [] if device is None else ["--device", device]
     train = _portnet(
-        "train", "--backend", name, *device, "--dtype", "float32", "--iterations", "2000",
+        "train", "--backend", name, *on, "--dtype", "float32", "--iterations", "2000",
         "--log-every", "500", "--no-plot", "--out", str(where),
     )  # fmt: skip
     predict = _portnet(
         "predict", str(where / "model.npz"), str(out / "planar.npz"), "--backend", name,
-        *device, "--out", str(where / "predictions.npy"),
+        *on, "--out", str(where / "predictions.npy"),
     )  # fmt: skip
-    return Step(f"cli-{name}", [train, predict], 90, needs=(name,), digest=_cli_digest(name))
+    needs = () if rehearse and name in _rehearsed() else (name,)
+    return Step(f"cli-{name}", [train, predict], 90, needs=needs, digest=_cli_digest(name))
 
 
 def _cli_digest(name: str) -> Callable[[Path], str]:
@@ -241,12 +254,25 @@ def _json_digest(path: str, key: str) -> Callable[[Path], str]:
     return digest
 
 
-def steps(out: Path, workers: int) -> list[Step]:
-    """The check's steps in the order they run (see the module's docstring)."""
-    agreement = [PY, "-m", "portnet.agreement", "--gpu", "--backends", "numpy,cupy,jax,torch"]
+def steps(out: Path, workers: int, rehearse: bool = False) -> list[Step]:
+    """The check's steps in the order they run (see the module's docstring).
+
+    ``rehearse``: the GPU steps' commands as they would run, on the CPU (JAX and torch on
+    their CPU devices, CuPy left out, a few tests, the benchmark's dry run): what a machine
+    without a GPU can check of them (their options, outputs and digests) before the one GPU
+    call.  Never GPU figures.
+    """
+    gpu = () if rehearse else GPU_LIBRARIES
+    libraries = ",".join(_rehearsed() if rehearse else GPU_LIBRARIES)
+    on_gpu = [] if rehearse else ["--gpu"]
+    agreement = [PY, "-m", "portnet.agreement", *on_gpu, "--backends", f"numpy,{libraries}"]
+    agreement += ["--configs", "planar-tanh"] if rehearse else []
     tf32 = str(out / "agreement-tf32")
+    selftest = [PY, "-m", "portnet.selftest", *on_gpu, "--backends", libraries]
     pytest = [PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", str(workers)]
-    gpu = GPU_LIBRARIES
+    pytest += ["-k", REHEARSAL_TESTS] if rehearse else []
+    bench = [PY, str(ROOT / "benchmarks" / "bench_gpu.py"), "--out", str(out / "bench")]
+    bench += ["--cpu-dry-run"] if rehearse else []
     return [
         Step(
             "machine",
@@ -255,10 +281,10 @@ def steps(out: Path, workers: int) -> list[Step]:
             digest=_json_digest("machine.json", "nvidia-smi"),
         ),
         Step("backends", [_portnet("backends")], 60),
-        *(cli_step(name, out) for name in GPU_LIBRARIES),
+        *(cli_step(name, out, rehearse) for name in GPU_LIBRARIES),
         Step(
             "selftest",
-            [[PY, "-m", "portnet.selftest", "--gpu", "--json", str(out / "selftest.json")]],
+            [[*selftest, "--json", str(out / "selftest.json")]],
             120,
             needs=gpu,
             digest=_json_digest("selftest.json", "verdict"),
@@ -279,15 +305,15 @@ def steps(out: Path, workers: int) -> list[Step]:
         ),
         Step(
             "tests",
-            [[*pytest, "--only-backend", ",".join(gpu), "--junitxml", str(out / "tests.xml")]],
+            [[*pytest, "--only-backend", libraries, "--junitxml", str(out / "tests.xml")]],
             240,
             needs=gpu,
-            env={"PORTNET_TEST_GPU": "1", "OMP_NUM_THREADS": "1"},
+            env={"PORTNET_TEST_GPU": "0" if rehearse else "1", "OMP_NUM_THREADS": "1"},
             digest=_tests_digest,
         ),
         Step(
             "bench",
-            [[PY, str(ROOT / "benchmarks" / "bench_gpu.py"), "--out", str(out / "bench")]],
+            [bench],
             300,
             needs=gpu,
             digest=_json_digest("bench/bench_gpu.json", "summary"),
@@ -366,10 +392,14 @@ def summary(outcomes: list[Outcome], seconds: float) -> str:
     return "\n".join(lines) + f"\n\n{verdict}; {seconds:.0f} s in all.\n"
 
 
-def write_summary(out: Path, outcomes: list[Outcome], seconds: float, reasons) -> str:
+def write_summary(
+    out: Path, outcomes: list[Outcome], seconds: float, reasons, rehearsal: bool = False
+) -> str:
     text = summary(outcomes, seconds)
-    (out / "summary.md").write_text(f"# portnet GPU check\n\n{text}")
+    title = "REHEARSAL on the CPU (not a GPU run)" if rehearsal else "portnet GPU check"
+    (out / "summary.md").write_text(f"# {title}\n\n{text}")
     record = {
+        "rehearsal": rehearsal,
         "outcomes": [dataclasses.asdict(o) for o in outcomes],
         "gpu": reasons,
         "seconds": seconds,
@@ -396,6 +426,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=float, default=480, help="seconds for the whole check")
     parser.add_argument("--steps", default=None, help="comma-separated steps (default: all)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="test workers")
+    parser.add_argument(
+        "--rehearse",
+        action="store_true",
+        help="the GPU steps' commands on the CPU (never GPU figures): checks them before a call",
+    )
     parser.add_argument("--machine", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.machine is not None:  # the "machine" step, in a process of its own
@@ -406,7 +441,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.monotonic()
     args.out.mkdir(parents=True, exist_ok=True)
     _planar_file(args.out)
-    chosen = steps(args.out, args.workers)
+    chosen = steps(args.out, args.workers, rehearse=args.rehearse)
     if args.steps is not None:
         names = args.steps.split(",")
         unknown = sorted(set(names) - {s.name for s in chosen})
@@ -417,8 +452,9 @@ def main(argv: list[str] | None = None) -> int:
     for name, why in reasons.items():
         print(f"# {name}: {'a usable GPU' if why is None else why}", flush=True)
     outcomes = run_all(chosen, args.out, args.budget, reasons)
-    text = write_summary(args.out, outcomes, time.monotonic() - start, reasons)
-    print(f"\n## portnet GPU check ({args.out})\n\n{text}", flush=True)
+    text = write_summary(args.out, outcomes, time.monotonic() - start, reasons, args.rehearse)
+    title = "REHEARSAL on the CPU (not a GPU run)" if args.rehearse else "portnet GPU check"
+    print(f"\n## {title} ({args.out})\n\n{text}", flush=True)
     return 1 if any(o.status in ("FAIL", "timeout") for o in outcomes) else 0
 
 

@@ -42,6 +42,8 @@ def test_the_cpu_dry_run_runs_the_whole_pipeline(bench_gpu, tmp_path, capsys, mo
     """``--cpu-dry-run``: every net timed on the CPU with the contenders installed here,
     labelled as a dry run, the goals checked, the report written, and the last sweep batch
     (predicted, here, not to fit in the budget) skipped loudly and recorded."""
+    if not (_installed("torch") or _installed("jax")):
+        pytest.skip("needs torch or JAX installed: the GPU libraries' stand-ins on the CPU")
     last = bench_gpu.TINY_NETS.sweep[-1]
     estimate = bench_gpu.estimate
 
