@@ -33,6 +33,7 @@ from typing import Any
 
 from ._backend import _tree_leaves, _tree_map
 from ._namespace import array_namespace
+from ._precision import on_gpu
 
 __all__ = ["ENABLED", "RECORDERS", "Replay", "graph_repeat", "uses_graphs"]
 
@@ -42,13 +43,9 @@ ENABLED = os.environ.get("PORTNET_CUDA_GRAPHS", "").strip() == "1"
 
 def uses_graphs(be: Any) -> str | None:
     """The recorder for backend ``be``'s full-batch steps, or None (the plain loop)."""
-    if not ENABLED:
+    if not ENABLED or be.name not in ("cupy", "torch") or not on_gpu(be):
         return None
-    if be.name == "cupy":
-        return "cupy"
-    if be.name == "torch" and getattr(be.device, "type", "cpu") == "cuda":
-        return "torch"
-    return None
+    return be.name
 
 
 class Replay:

@@ -32,7 +32,7 @@ import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["DEFAULT", "PRECISIONS", "check_precision", "scope"]
+__all__ = ["DEFAULT", "PRECISIONS", "check_precision", "on_gpu", "scope"]
 
 #: the modes ``precision=`` takes, in order of exactness
 PRECISIONS = ("highest", "tf32")
@@ -48,14 +48,14 @@ def check_precision(precision: Any, be: Any, dtype: Any = None) -> str:
         raise ValueError(f"precision must be one of {list(PRECISIONS)}, got {precision!r}")
     name = be.name
     if precision == "highest":
-        if _on_gpu(be) and os.environ.get("NVIDIA_TF32_OVERRIDE", "").strip() == "1":
+        if on_gpu(be) and os.environ.get("NVIDIA_TF32_OVERRIDE", "").strip() == "1":
             raise RuntimeError(
                 "precision='highest' asks for IEEE float32 products, but "
                 "NVIDIA_TF32_OVERRIDE=1 is set, which makes the CUDA libraries use TF32 "
                 "whatever portnet asks: unset it, or pass precision='tf32'"
             )
         return precision
-    if name not in _TF32 or not _on_gpu(be):
+    if name not in _TF32 or not on_gpu(be):
         where = f"backend {name!r} on device {be.device!r}"
         raise ValueError(
             f"precision='tf32' needs a CUDA GPU (CuPy, or JAX or torch on a GPU device); "
@@ -70,11 +70,12 @@ def check_precision(precision: Any, be: Any, dtype: Any = None) -> str:
     return precision
 
 
-def _on_gpu(be: Any) -> bool:
+def on_gpu(be: Any) -> bool:
+    """Whether backend ``be`` computes on a CUDA GPU (CuPy; JAX or torch on a GPU device)."""
     if be.name == "cupy":
         return True
     if be.name == "jax":
-        return getattr(be.device, "platform", "cpu") == "gpu"
+        return getattr(be.device, "platform", "cpu") in ("gpu", "cuda")
     if be.name == "torch":
         return getattr(be.device, "type", "cpu") == "cuda"
     return False
@@ -135,7 +136,11 @@ def _cupy(be: Any, precision: str) -> contextlib.AbstractContextManager[None]:
     import numpy as np
 
     linalg = importlib.import_module("cupy._core._routines_linalg")
-    want = linalg.COMPUTE_TYPE_DEFAULT if precision == "highest" else linalg.COMPUTE_TYPE_TF32
+    # its cpdef enum (cupy/_core/_routines_linalg.pxd): DEFAULT = 1, TF32 = 7
+    if precision == "highest":
+        want = getattr(linalg, "COMPUTE_TYPE_DEFAULT", 1)
+    else:
+        want = getattr(linalg, "COMPUTE_TYPE_TF32", 7)
     return _compute_type(linalg.get_compute_type, linalg.set_compute_type, np.float32, want)
 
 

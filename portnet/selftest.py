@@ -37,6 +37,7 @@ import numpy as np
 
 from . import __version__, agreement, datasets
 from ._backend import BACKENDS, Backend, gpu_device, gpu_status, resolve_backend
+from ._precision import on_gpu
 from .training import train
 
 __all__ = ["main", "run"]
@@ -63,13 +64,13 @@ def _agreement(name: str, gpu: bool) -> dict[str, Any]:
 def _library_guard(be: Backend) -> Iterator[str | None]:
     """The library's guard against host synchronisation while inside (its name), or None
     where it has none."""
-    if be.name == "jax" and getattr(be.device, "platform", "cpu") == "gpu":
+    if be.name == "jax" and on_gpu(be):
         import jax
 
         with jax.transfer_guard_device_to_host("disallow"):
             yield "jax.transfer_guard_device_to_host('disallow')"
         return
-    if be.name == "torch" and getattr(be.device, "type", "cpu") == "cuda":
+    if be.name == "torch" and on_gpu(be):
         import torch
 
         before = torch.cuda.get_sync_debug_mode()

@@ -9,7 +9,7 @@ import pytest
 
 from portnet import agreement
 from portnet._backend import _TABLE, resolve_backend
-from portnet._precision import _on_gpu
+from portnet._precision import on_gpu
 
 
 def test_report_on_one_backend(backend, tmp_path, capsys):
@@ -56,7 +56,7 @@ def test_tf32_rows_run_only_on_a_gpu(backend, tmp_path, capsys):
     float64 row "not comparable" (TF32 is a float32 mode), nothing counted as agreeing."""
     if backend == "numpy":
         pytest.skip("NumPy is the IEEE reference of every mode")
-    if _on_gpu(resolve_backend(backend)):
+    if on_gpu(resolve_backend(backend)):
         pytest.skip(f"{backend}'s default device is a GPU here: its TF32 rows run")
     argv = ["--backends", f"numpy,{backend}", "--configs", "planar-tanh", "--precision", "tf32"]
     assert agreement.main([*argv, "--out", str(tmp_path)]) == agreement.NOTHING_COMPARED

@@ -25,6 +25,12 @@ def _installed(name):
     return importlib.util.find_spec(name) is not None
 
 
+def _needs_a_stand_in():
+    """The dry run times the GPU libraries' CPU stand-ins: torch's or JAX's CPU device."""
+    if not (_installed("torch") or _installed("jax")):
+        pytest.skip("needs torch or JAX installed: the GPU libraries' stand-ins on the CPU")
+
+
 def test_without_a_gpu_it_times_nothing_and_exits_skipped(bench_gpu, tmp_path, capsys):
     """No usable CUDA GPU: nothing timed, the reason for each library said, status 77."""
     if any(why is None for why in bench_gpu.gpu_libraries().values()):
@@ -42,8 +48,7 @@ def test_the_cpu_dry_run_runs_the_whole_pipeline(bench_gpu, tmp_path, capsys, mo
     """``--cpu-dry-run``: every net timed on the CPU with the contenders installed here,
     labelled as a dry run, the goals checked, the report written, and the last sweep batch
     (predicted, here, not to fit in the budget) skipped loudly and recorded."""
-    if not (_installed("torch") or _installed("jax")):
-        pytest.skip("needs torch or JAX installed: the GPU libraries' stand-ins on the CPU")
+    _needs_a_stand_in()
     last = bench_gpu.TINY_NETS.sweep[-1]
     estimate = bench_gpu.estimate
 
@@ -100,7 +105,9 @@ def test_the_cpu_dry_run_runs_the_whole_pipeline(bench_gpu, tmp_path, capsys, mo
         assert (tmp_path / "bench_gpu-throughput-float32-highest.png").is_file()
 
 
+@pytest.mark.backends("torch", "jax")
 def test_a_budget_too_small_for_anything_skips_everything_saying_so(bench_gpu, tmp_path, capsys):
+    _needs_a_stand_in()
     assert bench_gpu.main(["--cpu-dry-run", "--budget", "6", "--out", str(tmp_path)]) == 0
     assert capsys.readouterr().out.count(": SKIPPED, predicted ~") == 6
     report = json.loads((tmp_path / "bench_gpu.json").read_text())

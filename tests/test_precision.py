@@ -30,7 +30,7 @@ def test_unknown_precision_is_a_clear_error():
 
 
 def test_tf32_off_a_gpu_is_an_error_saying_why(backend):
-    if _precision._on_gpu(resolve_backend(backend)):
+    if _precision.on_gpu(resolve_backend(backend)):
         pytest.skip(f"{backend}'s default device is a GPU here")
     with pytest.raises(ValueError, match=r"^precision='tf32' needs a CUDA GPU") as info:
         portnet.train(X_PLANAR, Y_PLANAR, iterations=1, backend=backend, dtype="float32",
