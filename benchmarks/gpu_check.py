@@ -67,6 +67,7 @@ class Step:
     env: dict[str, str] = dataclasses.field(default_factory=dict)
     digest: Callable[[Path], str] | None = None  # a line of results, read from its files
     budget_flag: str | None = None  # the last command's option for the seconds it may take
+    keep: float = 0.0  # seconds of the budget it leaves to the steps after it
 
 
 @dataclasses.dataclass
@@ -164,7 +165,7 @@ def run_all(steps: list[Step], out: Path, budget: float, reasons: dict[str, str 
     outcomes = []
     for step in steps:
         usable = [n for n in step.needs if reasons.get(n) is None]
-        left = deadline - time.monotonic()
+        left = deadline - time.monotonic() - step.keep
         if step.needs and not usable:
             why = "; ".join(f"{n}: {reasons.get(n)}" for n in step.needs)
             outcomes.append(Outcome(step.name, "skipped", 0.0, f"no usable GPU ({why})"))
@@ -269,7 +270,10 @@ def steps(out: Path, workers: int, rehearse: bool = False) -> list[Step]:
     agreement += ["--configs", "planar-tanh"] if rehearse else []
     tf32 = str(out / "agreement-tf32")
     selftest = [PY, "-m", "portnet.selftest", *on_gpu, "--backends", libraries]
-    pytest = [PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", str(workers)]
+    # -v: every test's result in the log as it comes (a step killed at its limit writes no
+    # junit file); the slowest 25 named
+    pytest = [PY, "-m", "pytest", "-v", "--durations=25", "-p", "no:cacheprovider"]
+    pytest += ["-n", str(workers)]
     pytest += ["-k", REHEARSAL_TESTS] if rehearse else []
     bench = [PY, str(ROOT / "benchmarks" / "bench_gpu.py"), "--out", str(out / "bench")]
     bench += ["--cpu-dry-run"] if rehearse else []
@@ -310,6 +314,7 @@ def steps(out: Path, workers: int, rehearse: bool = False) -> list[Step]:
             needs=gpu,
             env={"PORTNET_TEST_GPU": "0" if rehearse else "1", "OMP_NUM_THREADS": "1"},
             digest=_tests_digest,
+            keep=120,  # the benchmark's share
         ),
         Step(
             "bench",
