@@ -4,8 +4,10 @@
   environment holding NumPy plus that backend (pins in ``backends/<name>.txt``); tests of
   backends that are not installed in a session are skipped with the reason printed.
   Every session but ``tests(numpy)`` runs only the tests that touch its backend
-  (``pytest --only-backend NAME``), not the NumPy-only ones again. Tests run in one worker
-  process per core (pytest-xdist, ``-n auto``); ``nox -s tests -- -n 0`` runs them in one.
+  (``pytest --only-backend NAME``), not the NumPy-only ones again, whatever pytest options
+  are passed after ``--`` (unless they name ``--only-backend`` themselves). Tests run in
+  one worker process per core (pytest-xdist, ``-n auto``); ``nox -s tests -- -n 0`` runs
+  them in one.
 - ``agreement``: the cross-backend agreement report on every CPU backend together.
 - ``gpu``: the tests and the agreement report (both precisions) with CuPy, JAX and torch on
   CUDA; without a usable CUDA device it stops after asking CuPy, and is reported as skipped
@@ -47,7 +49,8 @@ def tests(session: nox.Session, backend: str) -> None:
     session.install("-e", ".[test]")
     # every session but NumPy's runs only the tests that touch its backend (tests/conftest.py):
     # the NumPy-only ones, which it would repeat, run once, in tests(numpy)
-    only = ["--only-backend", backend] if backend != "numpy" and not session.posargs else []
+    chosen = any(a.startswith("--only-backend") for a in session.posargs)  # the caller's own
+    only = [] if backend == "numpy" or chosen else ["--only-backend", backend]
     # one worker process per core (pytest-xdist; a later -n in posargs wins) and one thread per
     # worker: torch's and OpenBLAS's thread pools, one per core in every worker, would contend
     # for the cores (tests(torch) took twice as long)
@@ -94,7 +97,8 @@ def gpu(session: nox.Session) -> None:
     session.install("-e", ".")  # the probe needs portnet and CuPy; the rest only with a GPU
     _require_gpu(session, "nothing ran on a GPU")
     session.install("-e", ".[test]", "-r", f"backends/gpu{_suffix()}.txt")
-    gpu_backends = ["--only-backend", "cupy,jax,torch"] if not session.posargs else []
+    chosen = any(a.startswith("--only-backend") for a in session.posargs)
+    gpu_backends = [] if chosen else ["--only-backend", "cupy,jax,torch"]
     threads = {"OMP_NUM_THREADS": "1", "PORTNET_TEST_GPU": "1"}
     session.run("pytest", "-n", "auto", *gpu_backends, *session.posargs, env=threads)
     agreement = ["python", "-m", "portnet.agreement", "--gpu", "--backends", "numpy,cupy,jax,torch"]

@@ -20,8 +20,8 @@ from portnet.network import Layer, Network
 
 from .conftest import host, on, require
 
-ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "identity")
-LOSSES = ("binary_crossentropy", "categorical_crossentropy", "squared_error")
+ACTIVATIONS = tuple(activations.ACTIVATIONS)  # every registered one
+LOSSES = tuple(losses.LOSSES)
 DEPTHS = {0: (), 1: (4,), 3: (5, 4, 3)}
 CONFIGS = [
     pytest.param(a, loss, d, l2, id=f"{a}-{loss}-depth{d}-l2={l2}")
