@@ -76,7 +76,10 @@ def test_a_wrong_derivative_is_caught_against_finite_differences():
     assert "expected 0.00134095" in text
 
 
+@EVERY_BACKEND
 def test_a_forward_that_leaves_the_namespace_is_caught():
+    if not any(map(_installed, ("jax", "torch", "array_api_strict", "dask"))):
+        pytest.skip("a conversion to NumPy shows only on another backend, and none is installed")
     to_numpy = Activation("tanh-numpy", lambda z: np.tanh(np.asarray(z)), lambda z, a: 1 - a * a)
     text = _problems(testing.check_activation, to_numpy)
     if _installed("array_api_strict"):  # device1 refuses the conversion: a host read
