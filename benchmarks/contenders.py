@@ -26,7 +26,6 @@ from seeds_reference import SeedsLoop
 
 import portnet
 from portnet._precision import scope
-from portnet.network import _matmul
 
 __all__ = [
     "PEERS",
@@ -155,27 +154,29 @@ class Portnet:
         (X,) = self.be.full_batch(self.X)  # laid out as train's full-batch steps read it
         Ws = [W for W, _ in self.params]
         # the step's own products on features-first (n, m) arrays of ones laid out in memory
-        # as the step lays them: made by the step's own _matmul (samples-first in memory on
-        # torch), as outer products
-        # on X's device (a CUDA device's products of arrays on the CPU would fail)
+        # as the step lays them: made by the backend's Ops (samples-first in memory on
+        # torch), as outer products on X's device (a CUDA device's products of arrays on
+        # the CPU would fail)
         device = array_api_compat.device(X)
         row = xp.ones((1, X.shape[0]), dtype=X.dtype, device=device)
+        layout = self.be.ops()
         acts = [X.T] + [
-            _matmul(xp.ones((W.shape[0], 1), dtype=X.dtype, device=device), row, xp) for W in Ws
+            layout.product(xp.ones((W.shape[0], 1), dtype=X.dtype, device=device), row)
+            for W in Ws
         ]
 
-        # written where train's steps write them: a workspace's arrays on NumPy and torch
-        # (reused from call to call, as from step to step), fresh arrays elsewhere
-        ws = self.be.workspace()
+        # written where train's steps write them: a run's Ops (a workspace's arrays on NumPy
+        # and torch, reused from call to call as from step to step; fresh arrays elsewhere)
+        ops = self.be.ops(run=True)
 
         def products(acts, Ws):
+            ops.begin(X)  # a new pass: the workspace's arrays from the first
             out = []
             for l, W in enumerate(Ws):
-                # forward: (n_out, n_in) @ (n_in, m)
-                out.append(_matmul(W, acts[l], xp, ws, ("Z", l)))
+                out.append(ops.product(W, acts[l]))  # forward: (n_out, n_in) @ (n_in, m)
                 out.append(acts[l + 1] @ acts[l].T)  # dW: (n_out, m) @ (m, n_in)
                 if l and W.shape[0] > 1:  # dA_prev (a broadcast product when n_out = 1)
-                    out.append(_matmul(W.T, acts[l + 1], xp, ws, ("dA", l)))
+                    out.append(ops.product(W.T, acts[l + 1]))
             return out
 
         run = _synchronised(self.backend, products, acts, Ws, device=device)

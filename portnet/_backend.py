@@ -22,6 +22,8 @@ from typing import Any
 import array_api_compat as aac
 import numpy as np
 
+from .ops import Ops
+
 Array = Any
 
 __all__ = [
@@ -198,7 +200,7 @@ class Backend:
         column-major array reads every column of every row apart (256 rows of a
         (60 000, 784) float32 ``X``: 43 ms, against 17 µs row-major).  Elsewhere: the arrays
         as they are (torch wants row-major ``X``: see
-        :func:`portnet._namespace.samples_first`; XLA picks its own layouts).
+        :class:`portnet.backends.torch.TorchOps`; XLA picks its own layouts).
         """
         if self.name != "numpy":
             return arrays
@@ -219,37 +221,23 @@ class Backend:
 
         return _dask_gradients if self.name == "dask" else cost_and_gradients
 
+    def ops(self, *, run: bool = False) -> Any:
+        """The :class:`portnet.ops.Ops` this backend runs the equations with (its library's
+        own where it has one: :mod:`portnet.backends`); ``run=True``: a new one for one
+        training run, keeping its products' memory from step to step where the library's
+        Ops does (NumPy, torch)."""
+        return ops_for(self.xp, run=run)
+
     def run_gradients(self) -> Callable[..., Any]:
-        """:attr:`gradients` for one training run: with a workspace of the run's own
-        (:meth:`workspace`) where the library reuses arrays (NumPy, torch): each layer's
-        ``(n, m)`` products then stay in the same memory from step to step instead of
-        fresh memory from the operating system each time.  The workspace lives as long as
-        the run holds the returned function.  Elsewhere :attr:`gradients` itself (on JAX a
-        static argument of the compiled step: the same object every run).
+        """:attr:`gradients` for one training run, with the run's own :meth:`ops` (which
+        lives as long as the run holds the returned function).  On JAX (the plain Ops, the
+        default) :attr:`gradients` itself: a static argument of the compiled step, the same
+        object every run.
         """
-        workspace = self.workspace()
-        if workspace is None:  # JAX, CuPy, array-api-strict, Dask
+        ops = self.ops(run=True)
+        if type(ops) is Ops:
             return self.gradients
-        return functools.partial(self.gradients, workspace=workspace)
-
-    def workspace(self) -> Any:
-        """A new :class:`portnet._namespace.Workspace` where the library reuses arrays
-        (NumPy, torch), else None.
-
-        On torch its products are written by ``torch.matmul`` itself: array-api-compat's
-        ``matmul`` first works out the operands' type promotion, in Python (two casts, two
-        dtype lookups), 9.8 µs a call against 3.4 for a planar product (torch 2.13); the
-        workspace only writes products of one dtype, where that promotion does nothing.
-        """
-        from ._namespace import Workspace, reuses_arrays
-
-        if not reuses_arrays(self.xp):
-            return None
-        if self.name == "torch":
-            import torch
-
-            return Workspace(matmul=torch.matmul)
-        return Workspace()
+        return functools.partial(self.gradients, ops=ops)
 
     def to_working(self, tree: Any) -> Any:
         """Parameters (or optimiser state) as the training loop carries them between steps:
@@ -377,6 +365,25 @@ class Backend:
         return float(x)
 
 
+def ops_for(xp: Any, *, run: bool = False) -> Ops:
+    """The :class:`portnet.ops.Ops` for namespace ``xp``: NumPy's, CuPy's and torch's own
+    (:mod:`portnet.backends`; ``run=True``: with a workspace of its own where the library's
+    Ops keeps one), the plain one elsewhere."""
+    if aac.is_numpy_namespace(xp):
+        from .backends.numpy import NumpyOps
+
+        return NumpyOps(xp, workspace=run)
+    if aac.is_torch_namespace(xp):
+        from .backends.torch import TorchOps
+
+        return TorchOps(xp, workspace=run)
+    if aac.is_cupy_namespace(xp):
+        from .backends.cupy import CupyOps
+
+        return CupyOps(xp)
+    return Ops(xp)
+
+
 def _quiet(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``fn`` with NumPy's floating-point warnings off (NumPy, and array-api-strict, which
     computes with NumPy).
@@ -478,7 +485,10 @@ class _Box:
 
 
 def _unboxed(fn: Callable[..., Any], box: _Box, *args: Any, **kwargs: Any) -> Any:
-    return fn(box.value, *args, **kwargs)
+    """``fn`` of the parameters and a chunk's arrays, with the chunk library's Ops (NumPy's,
+    CuPy's: no workspace, the chunks run in threads of their own)."""
+    ops = ops_for(aac.array_namespace(args[0]))
+    return fn(box.value, *args, ops=ops, **kwargs)
 
 
 def _combine(parts: list[Any], box: _Box, *, sizes: list[int], net: Any) -> Any:

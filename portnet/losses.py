@@ -55,6 +55,11 @@ class Loss:
     gradient: Callable[[Array, Array, Array], Array] = field(repr=False)
 
 
+def _canonical_gradient(z: Array, a: Array, y: Array) -> Array:  # z, a, y: (m, k) -> (m, k)
+    # dJ/dZ_L = (A_L − Y)/m: every loss here has its output activation as canonical link
+    return (a - y) / z.shape[0]
+
+
 # -- sigmoid + binary cross-entropy ------------------------------------------------------------
 # J = -(1/m) Σ [y log σ(z) + (1-y) log(1-σ(z))]  =  (1/m) Σ [log(1 + e^z) - z·y]
 # The right-hand form is taken from the logits, log(1 + e^z) = logaddexp(0, z) being computed
@@ -65,19 +70,11 @@ def _bce_value(z: Array, y: Array) -> Array:  # z, y: (m, k) -> ()
     return xp.sum(xp.logaddexp(0.0, z) - z * y) / z.shape[0]
 
 
-def _bce_gradient(z: Array, a: Array, y: Array) -> Array:  # -> (m, k)
-    return (a - y) / z.shape[0]
-
-
 # -- identity + squared error: J = ½·mean_i ‖ŷ_i − y_i‖² (seed 003: ½‖z_L − y‖²) ----------------
 def _se_value(z: Array, y: Array) -> Array:  # z, y: (m, k) -> ()
     xp = array_namespace(z, y)
     r = z - y
     return xp.sum(r * r) / (2 * z.shape[0])
-
-
-def _se_gradient(z: Array, a: Array, y: Array) -> Array:  # -> (m, k)
-    return (a - y) / z.shape[0]
 
 
 # -- softmax + categorical cross-entropy (multiclass) ------------------------------------------
@@ -108,15 +105,13 @@ def _cce_value(z: Array, y: Array) -> Array:  # z, y: (m, k) -> ()
     return xp.sum(_logsumexp(z)[:, 0] - xp.sum(z * y, axis=1)) / z.shape[0]
 
 
-def _cce_gradient(z: Array, a: Array, y: Array) -> Array:  # -> (m, k)
-    return (a - y) / z.shape[0]
-
-
 softmax = Activation("softmax", _softmax, _softmax_derivative)
 
-binary_crossentropy = Loss("binary_crossentropy", sigmoid, _bce_value, _bce_gradient)
-categorical_crossentropy = Loss("categorical_crossentropy", softmax, _cce_value, _cce_gradient)
-squared_error = Loss("squared_error", identity, _se_value, _se_gradient)
+binary_crossentropy = Loss("binary_crossentropy", sigmoid, _bce_value, _canonical_gradient)
+categorical_crossentropy = Loss(
+    "categorical_crossentropy", softmax, _cce_value, _canonical_gradient
+)
+squared_error = Loss("squared_error", identity, _se_value, _canonical_gradient)
 
 LOSSES: dict[str, Loss] = {
     loss.name: loss for loss in (binary_crossentropy, categorical_crossentropy, squared_error)

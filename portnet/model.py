@@ -282,7 +282,7 @@ class Model:
         be, params, back = self._place(X)
         X = self._features(be, X)
         with scope(be, self.precision):
-            A = network.output(params, X, self.network)  # (m, n_L)
+            A = network.output(params, X, self.network, ops=be.ops())  # (m, n_L)
         return be, A, back
 
     # -- public API ------------------------------------------------------------------------
@@ -338,7 +338,7 @@ class Model:
         X = self._features(be, X)
         Y = encode(be, y, self.targets, self.dtype, X.shape[0])
         with scope(be, self.precision):
-            J = network.cost(params, X, Y, self.network)
+            J = network.cost(params, X, Y, self.network, ops=be.ops())
         return be.read(J)
 
 

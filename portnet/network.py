@@ -6,30 +6,28 @@ The functions here take samples first, as scikit-learn does: ``X`` is ``(m, n_0)
 ``torch.nn.Linear``) and ``b_l`` of shape ``(n_l,)``.  Inside, the layers' arrays are laid
 out features-first, as in the course (``A_0 = Xᵀ``, ``(n_0, m)``)::
 
-    Z_l = W_l @ A_{l-1} + b_l             A_l = g_l(Z_l)            A_0 = Xᵀ
+    Z_l = W_l·A_{l-1} + b_l               A_l = g_l(Z_l)            A_0 = Xᵀ
     dZ_L = dJ/dZ_L                        (loss.gradient: (A_L − Y)/m)
-    dW_l = dZ_l @ A_{l-1}ᵀ + (λ/m)·W_l    db_l = Σ_i dZ_l
-    dZ_{l-1} = (W_lᵀ @ dZ_l) ∘ g'_{l-1}(Z_{l-1})
+    dW_l = dZ_l·A_{l-1}ᵀ + (λ/m)·W_l      db_l = Σ_i dZ_l
+    dZ_{l-1} = (W_lᵀ·dZ_l) ∘ g'_{l-1}(Z_{l-1})
 
-Features-first is how NumPy broadcasts a bias over few units fastest and how XLA runs
-most of these steps faster (JAX against samples-first: the planar run 0.73× in float32,
-float64 steps 0.67–0.81×; README's Speed section has the rest); the losses keep their
-samples-first ``(m, k)`` interface (they are handed ``Z_Lᵀ``, a view).  How a product's
-result is laid out in memory is the library's business (:func:`_matmul`: samples-first in
-memory on torch), not the equations'.
+Each operation is asked of an :class:`portnet.ops.Ops` (``ops=``; default: the plain
+array-API one of ``X``'s namespace): how a library runs it fastest (in place, in blocks,
+into reused memory, laid out samples-first) is its Ops' business, with the same numbers.
+The losses keep their samples-first ``(m, k)`` interface (they are handed ``Z_Lᵀ``).
 
 Everything here is a pure function of its arguments: parameters are never mutated, an
-update returns new ones (JAX arrays are immutable).  No backend is imported; the namespace
-comes from the arrays.
+update returns new ones.  No backend is imported; the namespace comes from the arrays.
 """
 
 from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from ._namespace import Workspace, array_namespace, in_blocks, samples_first, sums_by_product
-from .activations import Activation, add_into
+from ._namespace import array_namespace
+from .activations import Activation
 from .losses import Loss
+from .ops import Ops
 
 Array = Any
 
@@ -40,6 +38,7 @@ __all__ = [
     "combine",
     "cost",
     "cost_and_gradients",
+    "forward",
     "gradient_descent_step",
     "output",
 ]
@@ -73,60 +72,44 @@ class Network(NamedTuple):
     l2: float = 0.0
 
 
-def _matmul(
-    A: Array, B: Array, xp: Any, workspace: Workspace | None = None, key: Any = None
-) -> Array:
-    """``A @ B`` for a result of shape ``(n, m)`` (features first, samples along the last
-    axis): computed as ``(Bᵀ @ Aᵀ)ᵀ`` where the library runs such arrays faster laid out
-    samples-first in memory (torch: see :func:`portnet._namespace.samples_first`); written
-    into ``workspace``'s array for ``key`` if one is given (the same numbers)."""
-    flip = samples_first(xp)
-    if flip:
-        A, B = B.T, A.T
-    P = A @ B if workspace is None else workspace.product(A, B, key=key)
-    return P.T if flip else P
-
-
-def _forward(
-    params: Params, X: Array, net: Network, workspace: Workspace | None = None
+def forward(
+    params: Params, X: Array, net: Network, ops: Ops | None = None
 ) -> tuple[Array, list[tuple[Array, Array]]]:
-    """``A_L``, samples-first ``(m, n_L)`` as the loss reads it, and, per layer, its input
-    ``A_{l-1}`` and pre-activation ``Z_l``, features-first ``(n_l, m)``; ``X`` is ``(m, n_0)``.
-    With a ``workspace``, every ``Z_l`` is written into its array there."""
-    xp = array_namespace(X)
-    A = X.T  # (n_0, m)
+    """``A_L`` ``(m, n_L)``, samples first as the loss reads it, and per layer ``l`` the
+    pair ``(A_{l-1}, Z_l)``, features first, that backpropagation reads."""
+    ops = ops or Ops(array_namespace(X))
+    A = ops.begin(X)  # A_0 = Xᵀ: (n_0, m)
     cache = []
-    last = len(params) - 1
-    for l, (W, b) in enumerate(params):
-        # (n_l, n_{l-1}) @ (n_{l-1}, m) + (n_l, 1) -> (n_l, m)
-        Z = add_into(_matmul(W, A, xp, workspace, ("Z", l)), b[:, None])
+    for l, (W, b) in enumerate(params, start=1):
+        Z = ops.linear(
+            W, A, b
+        )  # Z_l = W_l·A_{l-1} + b_l: (n_l, n_{l-1}) @ (n_{l-1}, m) -> (n_l, m)
         cache.append((A, Z))
-        # a hidden Z is read again only by backprop, through its activation: activate may
-        # write A into Z's memory (tanh, ReLU; Z then holds A); the output's Z is the loss's
-        # input, and the output activation (softmax: over classes) sees it samples-first
-        A = net.loss.output.forward(Z.T) if l == last else net.activation.activate(Z)
-    return A, cache
+        if l < len(params):
+            A = ops.activate(net.activation, Z)  # A_l = g(Z_l): (n_l, m)
+    return ops.output(net.loss.output, Z), cache  # A_L = g_L(Z_L)ᵀ: (m, n_L)
 
 
-def output(params: Params, X: Array, net: Network) -> Array:
+def output(params: Params, X: Array, net: Network, *, ops: Ops | None = None) -> Array:
     """The network's output ``A_L``, shape ``(m, n_L)`` (probabilities for cross-entropy)."""
-    return _forward(params, X, net)[0]
+    return forward(params, X, net, ops)[0]
 
 
 def _l2_cost(params: Params, m: int, l2: float) -> Array | float:
     if not l2:
         return 0.0
     xp = array_namespace(params[0].W)
-    return l2 / (2 * m) * sum(xp.sum(W * W) for W, _ in params)
+    return l2 / (2 * m) * sum(xp.sum(W * W) for W, _ in params)  # λ/(2m)·Σ_l ‖W_l‖²
 
 
-def cost(params: Params, X: Array, Y: Array, net: Network) -> Array:
+def cost(params: Params, X: Array, Y: Array, net: Network, *, ops: Ops | None = None) -> Array:
     """The cost ``J`` (0-d array): the loss averaged over samples plus the L2 term.
 
     ``X`` is ``(m, n_0)`` and ``Y`` is ``(m, n_L)``.
     """
-    _, cache = _forward(params, X, net)
-    return net.loss.value(cache[-1][1].T, Y) + _l2_cost(params, X.shape[0], net.l2)
+    _, cache = forward(params, X, net, ops)
+    Z_L = cache[-1][1]  # (n_L, m)
+    return net.loss.value(Z_L.T, Y) + _l2_cost(params, X.shape[0], net.l2)
 
 
 def cost_and_gradients(
@@ -136,13 +119,9 @@ def cost_and_gradients(
     net: Network,
     *,
     with_cost: bool = True,
-    workspace: Workspace | None = None,
+    ops: Ops | None = None,
 ) -> tuple[Array | None, Params]:
     """Backpropagation: the cost and its gradient with respect to every ``W_l`` and ``b_l``.
-
-    ``workspace`` (a training run's :class:`portnet._namespace.Workspace`, or None): the
-    layers' ``(n, m)`` products are written into its arrays, reused by the next step
-    (the same numbers); nothing returned is one of them.
 
     Returns
     -------
@@ -152,36 +131,24 @@ def cost_and_gradients(
     grads : tuple of Layer
         ``grads[l].W`` has the shape of ``params[l].W``, ``grads[l].b`` that of ``params[l].b``.
     """
-    xp = array_namespace(X, *params[0])
+    ops = ops or Ops(array_namespace(X))
     m = X.shape[0]
-    A, cache = _forward(params, X, net, workspace)
-    Z = cache[-1][1].T  # (m, n_L): the loss's samples-first view
-    J = net.loss.value(Z, Y) + _l2_cost(params, m, net.l2) if with_cost else None
-    dZ = net.loss.gradient(Z, A, Y).T  # (n_L, m)
-    # db = Σ_i dZ_i, as dZ·1 (a matrix-vector product) where that is the faster way
-    ones = xp.ones_like(dZ[0, :]) if sums_by_product(xp) else None  # (m,); Dask: dZ's chunks
+    A_L, cache = forward(params, X, net, ops)
+    Z_L = cache[-1][1].T  # (m, n_L): the loss's samples-first view
+    J = net.loss.value(Z_L, Y) + _l2_cost(params, m, net.l2) if with_cost else None
+    dZ = net.loss.gradient(Z_L, A_L, Y).T  # dZ_L = (A_L − Y)/m: (n_L, m)
     grads = []
     for l in range(len(params) - 1, -1, -1):
         W = params[l].W  # (n_l, n_{l-1})
-        A_prev = cache[l][0]  # (n_{l-1}, m)
-        dW = dZ @ A_prev.T  # (n_l, m) @ (m, n_{l-1}) -> (n_l, n_{l-1})
+        A_prev, _ = cache[l]  # A_{l-1}: (n_{l-1}, m)
+        dW = dZ @ A_prev.T  # dW_l = dZ_l·A_{l-1}ᵀ: (n_l, m) @ (m, n_{l-1}) -> (n_l, n_{l-1})
         if net.l2:
-            dW = dW + (net.l2 / m) * W
-        db = xp.sum(dZ, axis=1) if ones is None else dZ @ ones  # (n_l, m) @ (m,) -> (n_l,)
+            dW = dW + (net.l2 / m) * W  # + (λ/m)·W_l
+        db = ops.sum_samples(dZ)  # db_l = Σ_i dZ_l: (n_l,)
         grads.append(Layer(dW, db))
         if l:
-            Z_prev = cache[l - 1][1]  # (n_{l-1}, m); A_prev = g(Z_prev), maybe in its memory
-            # dZ_{l-1} = dA ∘ g'(Z_prev), dA = W_lᵀ @ dZ: (n_{l-1}, m). A_prev (a hidden
-            # activation: l ≥ 1) is read for the last time here, so backprop may write into it.
-            # With a single unit (n_l = 1) dA is an outer product, which BLAS runs as a matrix
-            # product of inner dimension 1, far below its speed: it is handed over as its two
-            # factors, (n_{l-1}, 1) and (1, m), and need not be made at all.
-            # On large batches the activation's passes run block by block (in_blocks: NumPy).
-            if W.shape[0] == 1:
-                dZ = in_blocks(net.activation.backprop_outer, W.T, dZ, Z_prev, A_prev, into=3)
-            else:
-                dA = _matmul(W.T, dZ, xp, workspace, ("dA", l))
-                dZ = in_blocks(net.activation.backprop, dA, Z_prev, A_prev, into=0)
+            Z_prev = cache[l - 1][1]  # Z_{l-1}: (n_{l-1}, m)
+            dZ = ops.backprop(net.activation, W, dZ, Z_prev, A_prev)  # (W_lᵀ·dZ_l) ∘ g'(Z_{l-1})
     return J, tuple(reversed(grads))
 
 
@@ -225,7 +192,7 @@ def gradient_descent_step(
     forward pass anyway), as a 0-d array: reading it is left to the caller.
     """
     J, grads = cost_and_gradients(params, X, Y, net)
-    new = tuple(
+    new = tuple(  # θ ← θ − α·dθ
         Layer(p.W - learning_rate * g.W, p.b - learning_rate * g.b)
         for p, g in zip(params, grads, strict=True)
     )

@@ -570,12 +570,14 @@ class _Loop:
         state: Any = None,
     ) -> tuple[Params, str | None]:
         be = self.be
-        cost = be.compile(network.cost, net=self.net)
-        self._validation_loss = be.compile(network.cost, net=self.net._replace(l2=0.0))
+        ops = be.ops()  # the cost read at log points: the backend's Ops, no workspace
+        cost = be.compile(network.cost, net=self.net, ops=ops)
+        self._validation_loss = be.compile(network.cost, net=self.net._replace(l2=0.0), ops=ops)
         theta = be.to_working(theta)
         state = self.opt.init(theta) if state is None else be.to_working(state)
         self._shuffling = shuffling
-        # NumPy, torch: arrays reused from step to step, released when this run ends
+        # the run's own Ops (NumPy, torch: arrays reused from step to step, released when
+        # this run ends)
         gradients = be.run_gradients()
         if batch >= X.shape[0]:
             theta, reason = self._run_full(

@@ -49,7 +49,7 @@ def test_backpropagation_matches_finite_differences(problem, l2):
     # ReLU-type units have a kink at 0: a finite difference straddling it is not the
     # derivative, so examples with a hidden pre-activation that close to 0 are rejected
     if activation in ("relu", "leaky_relu"):
-        _, cache = network._forward(params, X, net)
+        _, cache = network.forward(params, X, net)
         assume(all(np.min(np.abs(Z)) > 1e-4 for _, Z in cache[:-1]))
     numeric = numeric_gradient(params, X, Y, net)
     np.testing.assert_allclose(flatten(grads), numeric, rtol=1e-5, atol=1e-7)
