@@ -1,11 +1,15 @@
 """nox sessions.
 
-- ``tests``: the test suite once per backend (``tests(numpy)``, ``tests(jax)``, ...), each
-  environment holding NumPy plus that backend (pins in ``backends/<name>.txt``); tests of
-  backends that are not installed in a session are skipped with the reason printed.
-  Every session but ``tests(numpy)`` runs only the tests that touch its backend
-  (``pytest --only-backend NAME``), not the NumPy-only ones again, whatever pytest options
-  are passed after ``--`` (unless they name ``--only-backend`` themselves). Tests run in
+The backends are the table's (``portnet/backends/_table.py``, loaded by its path), and the
+pin files of ``backends/`` are checked against it when this file loads (backends/README.md).
+
+- ``tests``: the test suite once per backend that runs without a GPU (``tests(numpy)``,
+  ``tests(jax)``, ...), each environment holding NumPy plus that backend (pins in
+  ``backends/<name>.txt``); tests that need a backend a session lacks are deselected, and
+  the summary counts them by backend.  Every session but ``tests(numpy)`` runs only the
+  tests that touch its backend (``pytest --only-backend NAME``), not the NumPy-only ones
+  again, whatever pytest options are passed after ``--`` (unless they name
+  ``--only-backend`` themselves). Tests run in
   one worker process per core (pytest-xdist, ``-n auto``); ``nox -s tests -- -n 0`` runs
   them in one.
 - ``agreement``: the cross-backend agreement report on every CPU backend together.
@@ -24,7 +28,9 @@ from __future__ import annotations
 
 import os
 import re
+import runpy
 import subprocess
+from pathlib import Path
 
 import nox
 
@@ -34,7 +40,23 @@ nox.options.sessions = ["lint", "tests", "gpu"]
 # Python compiles the ones a session imports when it imports them
 os.environ.setdefault("PIP_NO_COMPILE", "1")
 
-BACKENDS = ["numpy", "jax", "torch", "array_api_strict", "dask"]
+
+def _table():
+    """portnet/backends/_table.py, run by its path: the one table of backends (which imports
+    nothing but the standard library: nox's own environment need not hold portnet)."""
+    table = runpy.run_path(str(Path(__file__).parent / "portnet" / "backends" / "_table.py"))
+    problems = table["pin_problems"](Path(__file__).parent / "backends")
+    if problems:
+        raise RuntimeError("backends/ does not match the table of backends: " + "; ".join(problems))
+    return table["TABLE"]
+
+
+TABLE = _table()
+#: one tests(<name>) session per backend that runs without a GPU, each with its pins
+BACKENDS = [name for name, entry in TABLE.items() if entry.cpu]
+#: what the agreement report and the benchmark install: every CPU backend's pins
+ALL_CPU = [arg for name in BACKENDS for arg in ("-r", f"backends/{name}.txt")]
+GPU_BACKENDS = ",".join(name for name, entry in TABLE.items() if entry.gpu is not None)
 GPU_PROBE = (
     "from portnet._backend import gpu_status; "
     "print('portnet-gpu-probe:', gpu_status('cupy') or 'usable')"
@@ -61,7 +83,7 @@ def tests(session: nox.Session, backend: str) -> None:
 @nox.session
 def agreement(session: nox.Session) -> None:
     """The agreement report: table on the terminal, JSON and Markdown in agreement-results/."""
-    session.install("-r", "backends/all.txt")
+    session.install(*ALL_CPU)
     session.install("-e", ".")
     session.run("python", "-m", "portnet.agreement", "--out", "agreement-results", *session.posargs)
 
@@ -98,10 +120,17 @@ def gpu(session: nox.Session) -> None:
     _require_gpu(session, "nothing ran on a GPU")
     session.install("-e", ".[test]", "-r", f"backends/gpu{_suffix()}.txt")
     chosen = any(a.startswith("--only-backend") for a in session.posargs)
-    gpu_backends = [] if chosen else ["--only-backend", "cupy,jax,torch"]
+    gpu_backends = [] if chosen else ["--only-backend", GPU_BACKENDS]
     threads = {"OMP_NUM_THREADS": "1", "PORTNET_TEST_GPU": "1"}
     session.run("pytest", "-n", "auto", *gpu_backends, *session.posargs, env=threads)
-    agreement = ["python", "-m", "portnet.agreement", "--gpu", "--backends", "numpy,cupy,jax,torch"]
+    agreement = [
+        "python",
+        "-m",
+        "portnet.agreement",
+        "--gpu",
+        "--backends",
+        f"numpy,{GPU_BACKENDS}",
+    ]
     session.run(*agreement, "--out", "agreement-results-gpu")
     session.run(
         *agreement, "--precision", "tf32", "--dtypes", "float32", "--out", "agreement-results-tf32"
@@ -114,7 +143,7 @@ def bench(session: nox.Session) -> None:
 
     ``nox -s bench -- --quick`` checks that it works in under a minute.
     """
-    session.install("-r", "backends/all.txt", "scikit-learn", "matplotlib")
+    session.install(*ALL_CPU, "scikit-learn", "matplotlib")
     session.install("-e", ".")
     if "--dask" in session.posargs:  # Dask's overhead per step, as chunks and workers grow
         rest = [a for a in session.posargs if a != "--dask"]

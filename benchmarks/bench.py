@@ -790,7 +790,7 @@ SKIPPED = 77
 def _no_gpu() -> str | None:
     """None when one of CuPy, JAX or torch can use a CUDA GPU here, else why none can."""
     reasons = []
-    for name in ("cupy", "jax", "torch"):
+    for name in (n for n, entry in portnet.backends.TABLE.items() if entry.gpu is not None):
         try:
             why = portnet._backend.gpu_status(name)
         except ImportError:

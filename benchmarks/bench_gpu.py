@@ -75,6 +75,7 @@ import bench
 import contenders
 
 import portnet
+from portnet.backends import TABLE
 
 #: peak TFLOP/s (dense) from NVIDIA's H200 datasheet (SXM): every "fraction of peak" is of
 #: these figures, whatever GPU ran (the report says when it was not an H200)
@@ -85,7 +86,7 @@ PEAK_OF_MODE = {"highest": "FP32", "tf32": "TF32 Tensor Core"}
 PRECISIONS = ("highest", "tf32")
 DTYPE = "float32"
 SKIPPED = bench.SKIPPED
-GPU_LIBRARIES = ("cupy", "jax", "torch")
+GPU_LIBRARIES = tuple(name for name, entry in TABLE.items() if entry.gpu is not None)
 #: contender -> the library it needs a GPU of (None: the CPU baseline), in round order
 CONTENDERS = {
     "portnet-cupy": "cupy",

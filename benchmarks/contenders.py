@@ -26,6 +26,7 @@ from seeds_reference import SeedsLoop
 
 import portnet
 from portnet._precision import scope
+from portnet.backends import TABLE
 
 __all__ = [
     "PEERS",
@@ -37,7 +38,10 @@ __all__ = [
     "torch_precision",
 ]
 
-PORTNET_BACKENDS = ("numpy", "jax", "torch", "cupy")
+#: the table's backends the benchmark times, those that run on a CPU first
+PORTNET_BACKENDS = tuple(
+    sorted((n for n, e in TABLE.items() if e.timed), key=lambda n: not TABLE[n].cpu)
+)
 PEERS = ("seeds-numpy", "sklearn", "sklearn-partial_fit", "torch-nn", "jax-grad")
 
 
@@ -161,8 +165,7 @@ class Portnet:
         row = xp.ones((1, X.shape[0]), dtype=X.dtype, device=device)
         layout = self.be.ops()
         acts = [X.T] + [
-            layout.product(xp.ones((W.shape[0], 1), dtype=X.dtype, device=device), row)
-            for W in Ws
+            layout.product(xp.ones((W.shape[0], 1), dtype=X.dtype, device=device), row) for W in Ws
         ]
 
         # written where train's steps write them: a run's Ops (a workspace's arrays on NumPy

@@ -33,6 +33,7 @@ import dataclasses
 import importlib.util
 import json
 import os
+import runpy
 import signal
 import subprocess
 import sys
@@ -43,9 +44,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
-GPU_LIBRARIES = ("cupy", "jax", "torch")
-#: the device each library's GPU run uses, as ``--device`` takes it
-DEVICES = {"cupy": None, "jax": "gpu:0", "torch": "cuda:0"}
+#: the table of backends (run by its path: this script imports no portnet before its steps)
+TABLE = runpy.run_path(str(ROOT / "portnet" / "backends" / "_table.py"))["TABLE"]
+GPU_LIBRARIES = tuple(name for name, entry in TABLE.items() if entry.gpu is not None)
+#: the device each library's GPU run uses, as ``--device`` takes it (CuPy: its only kind)
+DEVICES = {name: TABLE[name].gpu if TABLE[name].cpu else None for name in GPU_LIBRARIES}
 #: ... and in a rehearsal on the CPU (CuPy has no CPU device: not rehearsed)
 REHEARSAL_DEVICES = {"jax": "cpu:0", "torch": "cpu"}
 #: the tests a rehearsal runs (``pytest -k``): a few of every kind the GPU run has

@@ -31,9 +31,10 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from ._backend import _tree_leaves, _tree_map
 from ._namespace import array_namespace
 from ._precision import on_gpu
+from ._trees import tree_leaves as _tree_leaves
+from ._trees import tree_map as _tree_map
 
 __all__ = ["ENABLED", "RECORDERS", "Replay", "graph_repeat", "uses_graphs"]
 
@@ -43,7 +44,7 @@ ENABLED = os.environ.get("PORTNET_CUDA_GRAPHS", "").strip() == "1"
 
 def uses_graphs(be: Any) -> str | None:
     """The recorder for backend ``be``'s full-batch steps, or None (the plain loop)."""
-    if not ENABLED or be.name not in ("cupy", "torch") or not on_gpu(be):
+    if not ENABLED or be.name not in RECORDERS or not on_gpu(be):
         return None
     return be.name
 

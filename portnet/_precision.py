@@ -27,9 +27,7 @@ their switches say; "highest" on a GPU then refuses to run, saying so.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import os
-from collections.abc import Callable, Iterator
 from typing import Any
 
 __all__ = ["DEFAULT", "PRECISIONS", "check_precision", "on_gpu", "scope"]
@@ -37,8 +35,6 @@ __all__ = ["DEFAULT", "PRECISIONS", "check_precision", "on_gpu", "scope"]
 #: the modes ``precision=`` takes, in order of exactness
 PRECISIONS = ("highest", "tf32")
 DEFAULT = "highest"
-#: backends whose products can run in TF32 (on a CUDA device)
-_TF32 = ("cupy", "jax", "torch")
 
 
 def check_precision(precision: Any, be: Any, dtype: Any = None) -> str:
@@ -46,7 +42,6 @@ def check_precision(precision: Any, be: Any, dtype: Any = None) -> str:
     error if the mode is unknown or ``be`` cannot honour it."""
     if not isinstance(precision, str) or precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {list(PRECISIONS)}, got {precision!r}")
-    name = be.name
     if precision == "highest":
         if on_gpu(be) and os.environ.get("NVIDIA_TF32_OVERRIDE", "").strip() == "1":
             raise RuntimeError(
@@ -55,8 +50,8 @@ def check_precision(precision: Any, be: Any, dtype: Any = None) -> str:
                 "whatever portnet asks: unset it, or pass precision='tf32'"
             )
         return precision
-    if name not in _TF32 or not on_gpu(be):
-        where = f"backend {name!r} on device {be.device!r}"
+    if not on_gpu(be):  # every GPU library has TF32 products
+        where = f"backend {be.name!r} on device {be.device!r}"
         raise ValueError(
             f"precision='tf32' needs a CUDA GPU (CuPy, or JAX or torch on a GPU device); "
             f"{where} computes float32 products in IEEE float32 only: pass "
@@ -72,96 +67,11 @@ def check_precision(precision: Any, be: Any, dtype: Any = None) -> str:
 
 def on_gpu(be: Any) -> bool:
     """Whether backend ``be`` computes on a CUDA GPU (CuPy; JAX or torch on a GPU device)."""
-    if be.name == "cupy":
-        return True
-    if be.name == "jax":
-        return getattr(be.device, "platform", "cpu") in ("gpu", "cuda")
-    if be.name == "torch":
-        return getattr(be.device, "type", "cpu") == "cuda"
-    return False
+    return be.adapter.on_gpu(be.device)
 
 
-@contextlib.contextmanager
-def scope(be: Any, precision: str) -> Iterator[None]:
+def scope(be: Any, precision: str) -> contextlib.AbstractContextManager[None]:
     """Inside: float32 products on ``be`` in mode ``precision`` (checked by
-    :func:`check_precision`); after: the library's switches as they were."""
-    enter = _SCOPES.get(be.name)
-    if enter is None:
-        yield
-        return
-    with enter(be, precision):
-        yield
-
-
-@contextlib.contextmanager
-def _jax(be: Any, precision: str) -> Iterator[None]:
-    import jax
-
-    with jax.default_matmul_precision("highest" if precision == "highest" else "tensorfloat32"):
-        yield
-
-
-def _torch(be: Any, precision: str) -> contextlib.AbstractContextManager[None]:
-    import torch
-
-    if getattr(be.device, "type", "cpu") == "cuda":
-        matmul = torch.backends.cuda.matmul
-        if hasattr(matmul, "fp32_precision"):  # torch >= 2.9
-            ieee = precision == "highest"  # "none": torch's default, inherited: IEEE
-            keep = ("none", "ieee") if ieee else ("tf32",)
-            return _switched(matmul, "fp32_precision", "ieee" if ieee else "tf32", keep=keep)
-        return _switched(matmul, "allow_tf32", precision == "tf32", keep=(precision == "tf32",))
-    mkldnn = getattr(getattr(torch.backends, "mkldnn", None), "matmul", None)
-    if mkldnn is None or not hasattr(mkldnn, "fp32_precision"):
-        return contextlib.nullcontext()
-    return _switched(mkldnn, "fp32_precision", "ieee", keep=("none", "ieee"))
-
-
-@contextlib.contextmanager
-def _switched(owner: Any, attribute: str, want: Any, *, keep: tuple[Any, ...]) -> Iterator[None]:
-    """``owner.attribute = want`` inside, unless it reads one of ``keep`` (already so: then
-    nothing is touched); put back after."""
-    before = getattr(owner, attribute)
-    if before in keep:
-        yield
-        return
-    setattr(owner, attribute, want)
-    try:
-        yield
-    finally:
-        setattr(owner, attribute, before)
-
-
-def _cupy(be: Any, precision: str) -> contextlib.AbstractContextManager[None]:
-    import numpy as np
-
-    linalg = importlib.import_module("cupy._core._routines_linalg")
-    # its cpdef enum (cupy/_core/_routines_linalg.pxd): DEFAULT = 1, TF32 = 7
-    if precision == "highest":
-        want = getattr(linalg, "COMPUTE_TYPE_DEFAULT", 1)
-    else:
-        want = getattr(linalg, "COMPUTE_TYPE_TF32", 7)
-    return _compute_type(linalg.get_compute_type, linalg.set_compute_type, np.float32, want)
-
-
-@contextlib.contextmanager
-def _compute_type(
-    get: Callable[[Any], int], put: Callable[[Any, int], None], dtype: Any, want: int
-) -> Iterator[None]:
-    """CuPy's compute type for ``dtype``'s products set to ``want`` inside, put back after."""
-    before = get(dtype)
-    if before == want:
-        yield
-        return
-    put(dtype, want)
-    try:
-        yield
-    finally:
-        put(dtype, before)
-
-
-_SCOPES: dict[str, Callable[[Any, str], contextlib.AbstractContextManager[None]]] = {
-    "jax": _jax,
-    "torch": _torch,
-    "cupy": _cupy,
-}
+    :func:`check_precision`); after: the library's switches as they were (each library's
+    switch is its adapter's: :mod:`portnet.backends`)."""
+    return be.adapter.precision(be.device, precision)

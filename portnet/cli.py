@@ -21,10 +21,11 @@ from typing import Any
 import numpy as np
 
 from . import __version__, datafiles, datasets, plots
-from ._backend import _TABLE, BACKENDS, gpu_status, resolve_backend, to_numpy
+from ._backend import BACKENDS, gpu_status, resolve_backend, to_numpy
 from ._precision import DEFAULT as DEFAULT_PRECISION
 from ._precision import PRECISIONS
 from .activations import ACTIVATIONS
+from .backends import TABLE
 from .init import INITIALIZERS
 from .optimizers import DEFAULT_LEARNING_RATES, OPTIMIZERS
 from .serialization import load
@@ -275,7 +276,7 @@ def backends_report() -> list[dict[str, str]]:
     float64, GPU."""
     rows = []
     for name in BACKENDS:
-        module, _, extra = _TABLE[name]
+        module, extra = TABLE[name].module, TABLE[name].extra
         row = {"backend": name}
         try:
             importlib.import_module(module)  # dask.array: the version is dask's
@@ -301,7 +302,7 @@ def backends_report() -> list[dict[str, str]]:
             row["float64"] = "yes"
         except ValueError as exc:
             row["float64"] = "with x64 (JAX_ENABLE_X64=1)" if name == "jax" else f"no ({exc})"
-        if name in ("cupy", "jax", "torch"):
+        if TABLE[name].gpu is not None:
             reason = gpu_status(name)
             row["GPU"] = "usable" if reason is None else f"no: {reason}"
         rows.append(row)

@@ -38,11 +38,12 @@ import numpy as np
 from . import __version__, agreement, datasets
 from ._backend import BACKENDS, Backend, gpu_device, gpu_status, resolve_backend
 from ._precision import on_gpu
+from .backends import TABLE
 from .training import train
 
 __all__ = ["main", "run"]
 
-GPU_LIBRARIES = ("cupy", "jax", "torch")
+GPU_LIBRARIES = tuple(name for name, entry in TABLE.items() if entry.gpu is not None)
 SKIPPED = 77
 CONFIGS = ("planar-tanh", "planar-relu-3")
 SPEED_NET, SPEED_M = (784, 1024, 1), 8192

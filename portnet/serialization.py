@@ -27,9 +27,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._backend import _is_array, _tree_leaves, _tree_map, resolve_backend, to_numpy
+from ._backend import _is_array, resolve_backend, to_numpy
 from ._precision import PRECISIONS
 from ._targets import Targets
+from ._trees import tree_leaves as _tree_leaves
+from ._trees import tree_map as _tree_map
 from .activations import ACTIVATIONS, get_activation
 from .losses import LOSSES, get_loss
 from .network import Layer, Network

@@ -34,7 +34,8 @@ from typing import Any
 import array_api_compat as aac
 import numpy as np
 
-from ._backend import BACKENDS, Backend, _tree_leaves, resolve_backend, to_numpy
+from ._backend import BACKENDS, Backend, resolve_backend, to_numpy
+from ._trees import tree_leaves as _tree_leaves
 from .activations import Activation
 from .losses import Loss
 from .network import Layer

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from portnet import agreement
-from portnet._backend import _TABLE, resolve_backend
+from portnet._backend import resolve_backend
 from portnet._precision import on_gpu
+from portnet.backends import TABLE
 
 
 def test_report_on_one_backend(backend, tmp_path, capsys):
@@ -38,7 +39,7 @@ def test_report_on_one_backend(backend, tmp_path, capsys):
 def test_missing_backend_is_listed_not_passed(tmp_path, monkeypatch, capsys):
     # CuPy as if not installed (a None in sys.modules would trip array-api-compat's
     # cached type checks, which look modules up there)
-    monkeypatch.setitem(_TABLE, "cupy", ("portnet_tests_no_cupy", *_TABLE["cupy"][1:]))
+    monkeypatch.setitem(TABLE, "cupy", TABLE["cupy"]._replace(module="portnet_tests_no_cupy"))
     argv = ["--backends", "numpy,cupy", "--configs", "regression", "--dtypes", "float64"]
     assert agreement.main([*argv, "--out", str(tmp_path)]) == agreement.NOTHING_COMPARED == 77
     out = capsys.readouterr().out

@@ -61,7 +61,10 @@ def test_graphs_are_opt_in_and_only_for_cupy_and_torch_on_cuda(monkeypatch):
     assert _graphs.uses_graphs(numpy) is None
     monkeypatch.setattr(_graphs, "ENABLED", True)
     assert _graphs.uses_graphs(numpy) is None
-    assert _graphs.uses_graphs(Backend("cupy", None, 0)) == "cupy"
+    from portnet.backends import cupy as cupy_adapter  # CuPy itself is imported where used
+
+    assert "cupy" in _graphs.RECORDERS
+    assert cupy_adapter.ADAPTER.on_gpu(0)  # CuPy's arrays: always on a GPU
     torch = pytest.importorskip("torch")
     cuda = Backend("torch", None, torch.device("cuda", 0))
     assert _graphs.uses_graphs(cuda) == "torch"

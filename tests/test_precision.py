@@ -182,13 +182,15 @@ def test_cupy_compute_type_is_set_inside_and_put_back(monkeypatch, start, precis
         get_compute_type=lambda dtype: table[dtype],
         set_compute_type=lambda dtype, value: table.__setitem__(dtype, value),
     )
-    real = _precision.importlib.import_module
+    from portnet.backends import cupy as cupy_adapter  # CuPy itself is imported where used
+
+    real = cupy_adapter.importlib.import_module
     monkeypatch.setattr(
-        _precision.importlib,
+        cupy_adapter.importlib,
         "import_module",
         lambda name: linalg if name == "cupy._core._routines_linalg" else real(name),
     )
-    with _precision.scope(types.SimpleNamespace(name="cupy", device=0), precision):
+    with cupy_adapter.ADAPTER.precision(0, precision):
         assert table[np.float32] == (1 if precision == "highest" else 7)
     assert table[np.float32] == start
 

@@ -290,7 +290,7 @@ def test_training_loop_gets_x_column_major_only_for_full_batch_numpy_steps(monke
 
 def test_jax_reuses_the_compiled_run_across_train_calls():
     require("jax")
-    from portnet._backend import _jitted_repeat
+    from portnet.backends.jax import _jitted_repeat
     from portnet.training import _advance
 
     options = dict(hidden=(3,), iterations=5, backend="jax", dtype="float32", optimizer="adam")

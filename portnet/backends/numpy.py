@@ -1,4 +1,5 @@
-"""NumPy: its :class:`portnet.ops.Ops`, in place, in blocks, into a run's workspace."""
+"""NumPy: full-batch data laid out column-major, and its own :class:`portnet.ops.Ops` (in
+place, in blocks, into a run's workspace)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ from typing import Any
 
 import numpy as np
 
+from ._adapter import Adapter
 from ._inplace import InPlaceOps
+from ._table import TABLE
 
 Array = Any
 
-__all__ = ["NumpyOps"]
+__all__ = ["ADAPTER", "NumpyAdapter", "NumpyOps"]
 
 #: bytes of one block of an elementwise chain on NumPy: with the few other arrays the chain
 #: reads, a block stays in cache for all of its passes (docs/speed-notes.md)
@@ -45,3 +48,24 @@ class NumpyOps(InPlaceOps):
         if ones is None:
             ones = self._arrays[key] = self.xp.ones_like(dZ[0, :])
         return ones
+
+
+class NumpyAdapter(Adapter):
+    """NumPy, on the CPU."""
+
+    def parse_device(self, xp: Any, device: str | int) -> Any:
+        return "cpu" if device == "cpu" else super().parse_device(xp, device)
+
+    def full_batch(self, arrays: tuple[Array, ...]) -> tuple[Array, ...]:
+        """Column-major (``Xᵀ`` row-major, the course's ``(n, m)`` layout), one copy made
+        before the first step where an array is not so already: the network multiplies by
+        ``Xᵀ`` and by ``X``, and OpenBLAS runs that pair faster this way
+        (docs/speed-notes.md).  Not for mini-batches: a gather of rows from a column-major
+        array reads every column of every row apart."""
+        return tuple(np.asfortranarray(a) if a.ndim == 2 else a for a in arrays)
+
+    def ops(self, xp: Any, *, run: bool = False) -> NumpyOps:
+        return NumpyOps(xp, workspace=run)
+
+
+ADAPTER = NumpyAdapter(TABLE["numpy"])

@@ -1,19 +1,25 @@
-"""torch: its :class:`portnet.ops.Ops`, laid out samples-first, in place, in blocks on the
-CPU, into a run's workspace, with torch's own spellings where array-api-compat's cost more."""
+"""torch: its devices, precision switches and CUDA graphs, and its own
+:class:`portnet.ops.Ops` (laid out samples-first, in place, in blocks on the CPU, into a
+run's workspace, with torch's own spellings where array-api-compat's cost more)."""
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import torch
 
 from ..activations import Activation, builtin, exp_limit
+from ._adapter import Adapter
 from ._inplace import InPlaceOps
+from ._table import TABLE
 
 Array = Any
 
-__all__ = ["TorchOps"]
+__all__ = ["ADAPTER", "TorchAdapter", "TorchOps"]
 
 #: bytes of one block of an elementwise chain on torch's CPU, which spreads each call over
 #: its threads at a few µs of dispatch a call (docs/speed-notes.md)
@@ -83,3 +89,65 @@ def tanh_by_expm1_(x: Array) -> Array:
     torch.expm1(x, out=x)  # e = expm1(2x), in [-1, expm1(2c)]
     x /= x + 2  # e / (e + 2)
     return x
+
+
+class TorchAdapter(Adapter):
+    """torch, on its CPU or a CUDA device."""
+
+    def parse_device(self, xp: Any, device: str | int) -> Any:
+        device = torch.device(device)
+        if device.type == "cuda" and (reason := self.gpu_status()) is not None:
+            from .._backend import no_gpu_message
+
+            raise RuntimeError(no_gpu_message("torch", str(device), reason))
+        return device
+
+    def gpu_status(self) -> str | None:
+        if torch.cuda.is_available():
+            return None
+        build = f"CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"
+        return f"torch.cuda.is_available() is False (torch {torch.__version__}, {build})"
+
+    def on_gpu(self, device: Any) -> bool:
+        return getattr(device, "type", "cpu") == "cuda"
+
+    def precision(self, device: Any, precision: str) -> contextlib.AbstractContextManager[None]:
+        """On CUDA ``torch.backends.cuda.matmul.fp32_precision`` (``"ieee"``, ``"tf32"``;
+        torch < 2.9: ``allow_tf32``); on the CPU ``torch.backends.mkldnn.matmul`` set to
+        ``"ieee"`` where it asks for less.  Each set only where it differs, then put back."""
+        if self.on_gpu(device):
+            matmul = torch.backends.cuda.matmul
+            if hasattr(matmul, "fp32_precision"):  # torch >= 2.9
+                ieee = precision == "highest"  # "none": torch's default, inherited: IEEE
+                keep = ("none", "ieee") if ieee else ("tf32",)
+                return switched(matmul, "fp32_precision", "ieee" if ieee else "tf32", keep=keep)
+            tf32 = precision == "tf32"
+            return switched(matmul, "allow_tf32", tf32, keep=(tf32,))
+        mkldnn = getattr(getattr(torch.backends, "mkldnn", None), "matmul", None)
+        if mkldnn is None or not hasattr(mkldnn, "fp32_precision"):
+            return contextlib.nullcontext()
+        return switched(mkldnn, "fp32_precision", "ieee", keep=("none", "ieee"))
+
+    def to_numpy(self, x: Array) -> np.ndarray:
+        return x.detach().cpu().numpy()
+
+    def ops(self, xp: Any, *, run: bool = False) -> TorchOps:
+        return TorchOps(xp, workspace=run)
+
+
+@contextlib.contextmanager
+def switched(owner: Any, attribute: str, want: Any, *, keep: tuple[Any, ...]) -> Iterator[None]:
+    """``owner.attribute = want`` inside, unless it reads one of ``keep`` (already so: then
+    nothing is touched); put back after."""
+    before = getattr(owner, attribute)
+    if before in keep:
+        yield
+        return
+    setattr(owner, attribute, want)
+    try:
+        yield
+    finally:
+        setattr(owner, attribute, before)
+
+
+ADAPTER = TorchAdapter(TABLE["torch"])
