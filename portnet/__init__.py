@@ -8,20 +8,22 @@ from __future__ import annotations
 
 from . import activations, datasets, init, losses, network, optimizers
 from ._backend import BACKENDS
-from .model import History, Model
+from ._checks import InvalidOptionError
+from ._history import History
+from ._version import __version__
+from .model import Model, load
 from .network import Layer, Network
-from .serialization import load
 from .training import DivergenceError, train
-
-__version__ = "0.1.0"
 
 __all__ = [
     "BACKENDS",
     "DivergenceError",
     "History",
+    "InvalidOptionError",
     "Layer",
     "Model",
     "Network",
+    "__version__",
     "activations",
     "datasets",
     "init",

@@ -21,6 +21,9 @@ import array_api_compat as aac
 import numpy as np
 
 from .backends import BACKENDS, TABLE, Adapter, adapter, name_of, require
+from .backends._adapter import ENV_VAR, no_gpu_message
+from .network import Layer
+from .ops import Ops
 
 Array = Any
 
@@ -36,9 +39,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger("portnet")
-
-#: sets the default backend (for ``backend=None`` with NumPy/list input, and ``backend="auto"``)
-ENV_VAR = "PORTNET_BACKEND"
 
 backend_of = name_of
 
@@ -91,6 +91,13 @@ class Backend:
                 "or convert it to NumPy first"
             ) from exc
         return self.adapter.place(host, xp, dtype, self.device)
+
+    def params(self, params: Any, dtype: Any) -> Any:
+        """Per-layer ``(W, b)`` pairs as :class:`portnet.network.Layer` s here, in ``dtype``."""
+        return tuple(
+            Layer(self.asarray(W, dtype, what="params W"), self.asarray(b, dtype, what="params b"))
+            for W, b in params
+        )
 
     def dtype(self, dtype: Any, x: Any = None) -> Any:
         """Resolve ``dtype`` (None, a name or a dtype object) to a floating dtype here.
@@ -162,8 +169,6 @@ class Backend:
         long as the run holds the returned function).  Where that is the plain Ops (JAX:
         the default) :attr:`gradients` itself: on JAX a static argument of the compiled
         step, the same object every run."""
-        from .ops import Ops
-
         ops = self.ops(run=True)
         if type(ops) is Ops:
             return self.gradients
@@ -229,15 +234,6 @@ def gpu_device(name: str) -> Any:
     if reason is not None:
         raise RuntimeError(no_gpu_message(name, TABLE[name].gpu or "gpu", reason))
     return TABLE[name].gpu
-
-
-def no_gpu_message(name: str, device: Any, reason: str) -> str:
-    where = "" if device is None else f" on device {device!r}"
-    return (
-        f"backend {name!r}{where} needs a usable CUDA GPU, but {reason}. To run on the CPU "
-        f"instead, pass backend='auto' (a GPU when one is usable, else NumPy) or leave "
-        f"backend unset, and set {ENV_VAR}=numpy to choose the CPU explicitly"
-    )
 
 
 def _auto() -> tuple[str, Any]:

@@ -30,7 +30,7 @@ import contextlib
 import os
 from typing import Any
 
-__all__ = ["DEFAULT", "PRECISIONS", "check_precision", "on_gpu", "scope"]
+__all__ = ["DEFAULT", "PRECISIONS", "check_precision", "on_gpu", "placed_precision", "scope"]
 
 #: the modes ``precision=`` takes, in order of exactness
 PRECISIONS = ("highest", "tf32")
@@ -63,6 +63,17 @@ def check_precision(precision: Any, be: Any, dtype: Any = None) -> str:
             "(pass dtype='float32', or precision='highest')"
         )
     return precision
+
+
+def placed_precision(asked: str | None, own: str, be: Any, dtype: Any) -> str:
+    """The precision of a model placed on ``be`` (moved, loaded): ``asked`` if given
+    (checked), else its ``own`` where ``be`` can honour it, else "highest"."""
+    if asked is not None:
+        return check_precision(asked, be, dtype)
+    try:
+        return check_precision(own, be, dtype)
+    except ValueError:
+        return DEFAULT
 
 
 def on_gpu(be: Any) -> bool:

@@ -20,16 +20,19 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__, datafiles, datasets, plots
+from . import datafiles, datasets, plots
 from ._backend import BACKENDS, gpu_status, resolve_backend, to_numpy
+from ._options import NAMES as OPTION_NAMES
+from ._options import Options
 from ._precision import DEFAULT as DEFAULT_PRECISION
 from ._precision import PRECISIONS
+from ._version import __version__
 from .activations import ACTIVATIONS
 from .backends import TABLE
 from .init import INITIALIZERS
+from .model import fit, load
 from .optimizers import DEFAULT_LEARNING_RATES, OPTIMIZERS
-from .serialization import load
-from .training import DivergenceError, train
+from .training import DivergenceError
 
 __all__ = ["main"]
 
@@ -53,6 +56,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"portnet {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _train_parser(commands)
+    _predict_parser(commands)
+    commands.add_parser(
+        "backends",
+        help="which backends are installed, their versions, devices and dtypes",
+        description="List every backend portnet knows: installed or not (and the extra to "
+        "install), version, devices, float64 support, and whether it can use a GPU here.",
+    )
+    return parser
+
+
+def _train_parser(commands: Any) -> None:
     tr = commands.add_parser(
         "train",
         help="train a network on a built-in data set or a data file",
@@ -111,6 +126,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     tr.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
+
+def _predict_parser(commands: Any) -> None:
     pr = commands.add_parser(
         "predict",
         help="predictions of a saved model",
@@ -126,14 +143,6 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--out", type=Path, default=None, help=".csv or .npy file (default: stdout)")
     pr.add_argument("--backend", choices=BACKENDS, default="numpy")
     pr.add_argument("--device", default=None, help="e.g. cpu:1 (JAX), cuda:0 (torch)")
-
-    commands.add_parser(
-        "backends",
-        help="which backends are installed, their versions, devices and dtypes",
-        description="List every backend portnet knows: installed or not (and the extra to "
-        "install), version, devices, float64 support, and whether it can use a GPU here.",
-    )
-    return parser
 
 
 def _read_training_data(args: argparse.Namespace) -> tuple[str, Any, Any]:
@@ -202,28 +211,8 @@ def _train(args: argparse.Namespace) -> int:
     progress = _Progress(total, args.quiet)
     start = time.perf_counter()
     try:
-        model = train(
-            X,
-            y,
-            hidden=args.hidden,
-            activation=args.activation,
-            optimizer=args.optimizer,
-            learning_rate=args.learning_rate,
-            iterations=args.iterations,
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            chunks=args.chunks,
-            l2=args.l2,
-            init=args.init,
-            seed=args.seed,
-            backend=args.backend,
-            device=args.device,
-            dtype=args.dtype,
-            precision=args.precision,
-            log_every=args.log_every,
-            callbacks=[progress],
-        )
-        status = 0
+        given = {name: getattr(args, name) for name in OPTION_NAMES if hasattr(args, name)}
+        model, status = fit(X, y, Options(**given, callbacks=[progress])), 0
     except DivergenceError as exc:  # keep the last finite model, then report the error
         model, status = exc.model, 1
         print(f"portnet: error: {exc}", file=sys.stderr)

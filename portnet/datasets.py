@@ -16,12 +16,13 @@ int64 of shape ``(m,)`` with labels 0/1.
 
 from __future__ import annotations
 
-import math
 import numbers
 from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
+
+from ._checks import integer, real
 
 __all__ = [
     "NAMES",
@@ -37,23 +38,6 @@ Dataset = tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]
 
 
 # -- validation ------------------------------------------------------------------------
-def _check_int(name: str, value: object, *, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _check_real(name: str, value: object, *, upper: float = math.inf) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    bound = "" if upper == math.inf else f" and < {upper}"
-    if not (math.isfinite(value) and 0 <= value < upper):
-        raise ValueError(f"{name} must be finite, >= 0{bound}, got {value!r}")
-    return float(value)
-
-
 def _rng(seed: object) -> np.random.RandomState:
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise TypeError(f"seed must be an int, got {type(seed).__name__} {seed!r}")
@@ -107,10 +91,10 @@ def planar(*, m: int = 400, seed: int = 1, noise: float = 0.2) -> Dataset:
     y : ndarray of shape (m,), int64
         Class 0 for the first ``m // 2`` samples, class 1 for the rest.
     """
-    m = _check_int("m", m)
+    m = integer("m", m)
     if m % 2:
         raise ValueError(f"m must be an even int (m // 2 points per class), got {m}")
-    noise = _check_real("noise", noise)
+    noise = real("noise", noise)
     rng = _rng(seed)
     n, a = m // 2, 4
     X = np.zeros((m, 2))
@@ -146,9 +130,9 @@ def noisy_circles(
     X : ndarray of shape (m, 2), float64
     y : ndarray of shape (m,), int64
     """
-    m = _check_int("m", m)
-    factor = _check_real("factor", factor, upper=1.0)
-    noise = _check_real("noise", noise)
+    m = integer("m", m)
+    factor = real("factor", factor, below=1.0)
+    noise = real("noise", noise)
     rng = _rng(seed)
     n_out = m // 2
     t_out = np.linspace(0, 2 * np.pi, n_out, endpoint=False)
@@ -177,8 +161,8 @@ def noisy_moons(*, m: int = 200, noise: float = 0.2, seed: int = 0) -> Dataset:
     X : ndarray of shape (m, 2), float64
     y : ndarray of shape (m,), int64
     """
-    m = _check_int("m", m)
-    noise = _check_real("noise", noise)
+    m = integer("m", m)
+    noise = real("noise", noise)
     rng = _rng(seed)
     t_out = np.linspace(0, np.pi, m // 2)
     t_in = np.linspace(0, np.pi, m - m // 2)
@@ -208,8 +192,8 @@ def blobs(*, m: int = 200, centers: int = 6, seed: int = 5) -> Dataset:
     X : ndarray of shape (m, 2), float64
     y : ndarray of shape (m,), int64
     """
-    m = _check_int("m", m)
-    k = _check_int("centers", centers)
+    m = integer("m", m)
+    k = integer("centers", centers)
     rng = _rng(seed)
     locs = rng.uniform(-10.0, 10.0, size=(k, 2))
     sizes = [m // k + (i < m % k) for i in range(k)]
@@ -242,8 +226,8 @@ def gaussian_quantiles(*, m: int = 200, cov: float = 0.5, seed: int = 0) -> Data
     X : ndarray of shape (m, 2), float64
     y : ndarray of shape (m,), int64
     """
-    m = _check_int("m", m, minimum=2)
-    cov = _check_real("cov", cov)
+    m = integer("m", m, minimum=2)
+    cov = real("cov", cov)
     rng = _rng(seed)
     X = rng.multivariate_normal(np.zeros(2), cov * np.identity(2), (m,))
     X = X[np.argsort(np.sum(X**2, axis=1))]

@@ -16,43 +16,20 @@ from typing import Any
 
 import array_api_compat as aac
 
-from . import network
+from . import network, serialization
 from ._backend import Backend, _is_array, resolve_backend, to_numpy
+from ._history import History
+from ._loop import Loop
+from ._options import Options
 from ._precision import DEFAULT as DEFAULT_PRECISION
-from ._precision import check_precision, scope
+from ._precision import placed_precision, scope
+from ._prepare import Prepared, prepare
 from ._targets import Targets, decode, encode
 from .network import Layer, Network, Params
 
 Array = Any
 
-__all__ = ["History", "Model"]
-
-
-@dataclasses.dataclass
-class History:
-    """The costs read back at log points.
-
-    Attributes
-    ----------
-    step : list of int
-        Updates done when the cost was taken: ``0, log_every, 2·log_every, ...`` and the
-        last step.
-    cost : list of float
-        The training cost ``J`` (with its L2 term) at those parameters, on the whole
-        training set.
-    val_cost : list of float
-        With ``early_stopping``: the loss on the held-out validation set (no L2 term).
-    """
-
-    step: list[int] = dataclasses.field(default_factory=list)
-    cost: list[float] = dataclasses.field(default_factory=list)
-    val_cost: list[float] = dataclasses.field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.cost)
-
-    def copy(self) -> History:
-        return History(list(self.step), list(self.cost), list(self.val_cost))
+__all__ = ["History", "Model", "fit", "load"]
 
 
 class Model:
@@ -173,10 +150,7 @@ class Model:
         be = resolve_backend(backend, device=device)
         dtype = be.dtype(_dtype_name(self.dtype) if dtype is None else dtype)
         precision = placed_precision(precision, self.precision, be, dtype)
-        params = tuple(
-            Layer(be.asarray(W, dtype, what="params W"), be.asarray(b, dtype, what="params b"))
-            for W, b in self.params
-        )
+        params = be.params(self.params, dtype)
         classes = self.targets.classes
         if _is_array(classes) and not aac.is_numpy_array(classes):
             classes = be.asarray(classes)
@@ -203,8 +177,6 @@ class Model:
         device, arrays of a backend train there (everything follows X); the dtype defaults
         to the model's. The optimiser state starts afresh, as with ``params=``.
         """
-        from .training import train
-
         fixed = {"params", "hidden", "activation", "loss"} & set(options)
         if fixed:
             raise TypeError(
@@ -217,15 +189,9 @@ class Model:
         options.setdefault("dtype", _dtype_name(self.dtype))
         options.setdefault("l2", self.network.l2)
         options.setdefault("precision", self.precision)
-        return train(
-            X,
-            y,
-            params=self.params,
-            hidden=self.hidden,
-            activation=self.network.activation,
-            loss=self.network.loss,
-            **options,
-        )
+        mine = {"params": self.params, "hidden": self.hidden}
+        mine.update(activation=self.network.activation, loss=self.network.loss)
+        return fit(X, y, Options(**mine, **options))
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the model to one backend-neutral ``.npz`` file (see :func:`portnet.load`).
@@ -234,16 +200,13 @@ class Model:
         history, portnet version) are stored as NumPy arrays and JSON, never pickled; the
         file is written under a temporary name and renamed into place.
         """
-        from .serialization import save
-
-        return save(self, path)
+        return serialization.save(self, path)
 
     def __reduce__(self) -> tuple[Any, ...]:
         # pickled as the arrays of a model file (modules and devices do not pickle), and
         # unpickled onto the same backend and device by name
-        from .serialization import device_name, dump
-
-        return _unpickle, (dump(self), self.backend, device_name(self.device))
+        device = serialization.device_name(self.device)
+        return _unpickle, (serialization.dump(self), self.backend, device)
 
     # -- inputs follow-through -------------------------------------------------------------
     def _place(self, X: Any, what: str = "X") -> tuple[Backend, Params, Callable[[Array], Any]]:
@@ -343,20 +306,65 @@ class Model:
 
 
 def _unpickle(arrays: dict[str, Any], backend: str, device: str | None) -> Model:
-    from .serialization import build
+    parts = serialization.model_parts(
+        arrays, backend=backend, device=device, source="a pickled portnet model"
+    )
+    return Model(**parts)
 
-    return build(arrays, backend=backend, device=device, source="a pickled portnet model")
+
+def load(
+    path: str | os.PathLike[str],
+    *,
+    backend: Any = None,
+    device: Any = None,
+    dtype: Any = None,
+    precision: str | None = None,
+) -> Model:
+    """Read a model written by :meth:`Model.save`.
+
+    Parameters
+    ----------
+    path : str or path
+        The file.
+    backend, device : optional
+        Where to put the parameters, as for :func:`portnet.train` (default: NumPy on the
+        CPU, whatever backend the model was trained on).
+    dtype : {"float32", "float64"}, optional
+        Default: the dtype it was saved in.
+    precision : {"highest", "tf32"}, optional
+        How its predictions compute float32 products. Default: the precision it was trained
+        with where ``backend`` can honour it, else "highest" (a model trained in TF32 on a
+        GPU predicts in IEEE float32 on the CPU); a file written before portnet recorded it
+        was trained in "highest".
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        Not a portnet model file, a damaged one, or one written in a newer format.
+    """
+    arrays = serialization.read(path)
+    parts = serialization.model_parts(
+        arrays, backend=backend, device=device, dtype=dtype, precision=precision, source=str(path)
+    )
+    return Model(**parts)
 
 
-def placed_precision(asked: str | None, own: str, be: Backend, dtype: Any) -> str:
-    """The precision of a model placed on ``be`` (moved, loaded): ``asked`` if given
-    (checked), else its ``own`` where ``be`` can honour it, else "highest"."""
-    if asked is not None:
-        return check_precision(asked, be, dtype)
-    try:
-        return check_precision(own, be, dtype)
-    except ValueError:
-        return DEFAULT_PRECISION
+def fit(X: Any, y: Any, options: Options) -> Model:
+    """:func:`portnet.train`'s pipeline: the run prepared (:func:`portnet._prepare.prepare`),
+    the loop run (:class:`portnet._loop.Loop`), the model made."""
+    run = prepare(X, y, options)
+    return Loop(run, options, make_model=lambda theta, **info: _trained(run, theta, **info)).train()
+
+
+def _trained(run: Prepared, theta: Params, **info: Any) -> Model:
+    """The model of a training run's parameters ``theta`` (as the loop carries them)."""
+    be = run.be
+    return Model(
+        be.from_working(theta), run.net, be, dtype=run.dtype, targets=run.targets,
+        precision=run.precision, **info,
+    )  # fmt: skip
 
 
 def _same(x: Array) -> Array:

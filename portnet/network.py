@@ -41,6 +41,7 @@ __all__ = [
     "forward",
     "gradient_descent_step",
     "output",
+    "update_parameters",
 ]
 
 
@@ -186,14 +187,18 @@ def combine(
 def gradient_descent_step(
     params: Params, X: Array, Y: Array, net: Network, learning_rate: float
 ) -> tuple[Params, Array]:
-    """One full-batch gradient-descent step (seed 004's ``update_parameters``).
+    """One full-batch gradient-descent step (seed 004's loop body).
 
     Returns the new parameters and the cost at the *old* parameters (computed by the
     forward pass anyway), as a 0-d array: reading it is left to the caller.
     """
     J, grads = cost_and_gradients(params, X, Y, net)
-    new = tuple(  # θ ← θ − α·dθ
+    return update_parameters(params, grads, learning_rate), J
+
+
+def update_parameters(params: Params, grads: Params, learning_rate: Any) -> Params:
+    """``θ ← θ − α·dθ`` for every ``W_l`` and ``b_l`` (seed 004): new parameters."""
+    return tuple(
         Layer(p.W - learning_rate * g.W, p.b - learning_rate * g.b)
         for p, g in zip(params, grads, strict=True)
     )
-    return new, J

@@ -24,15 +24,16 @@ A learning rate ``α`` is a float or a schedule of the step count ``t = 0, 1, ..
 from __future__ import annotations
 
 import functools
-import math
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from array_api_compat import device as device_of
 
+from ._checks import real
 from ._namespace import array_namespace
-from .network import Layer, Network, Params, cost_and_gradients
+from .network import Layer, Network, Params, cost_and_gradients, update_parameters
 
 Array = Any
 
@@ -70,10 +71,8 @@ class Schedule:
 
 
 def _positive(name: str, value: float) -> float:
-    value = float(value)
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return value
+    number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    return real(name, float(value) if number else value, above=True)
 
 
 @functools.cache
@@ -196,11 +195,7 @@ def sgd(learning_rate: float | Schedule = 1.2) -> Optimizer:
 
     def apply(params: Params, grads: Params, state: SGDState) -> tuple[Params, SGDState]:
         # θ − α·g: the same numbers as θ + (−α·g) (negation is exact)
-        lr = schedule(state.count)
-        new = tuple(
-            Layer(p.W - lr * g.W, p.b - lr * g.b) for p, g in zip(params, grads, strict=True)
-        )
-        return new, SGDState(state.count + 1)
+        return update_parameters(params, grads, schedule(state.count)), SGDState(state.count + 1)
 
     return Optimizer("sgd", init, update, schedule, apply)
 

@@ -35,10 +35,12 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__, agreement, datasets
+from . import agreement, datasets
 from ._backend import BACKENDS, Backend, gpu_device, gpu_status, resolve_backend
 from ._precision import on_gpu
+from ._version import __version__
 from .backends import TABLE
+from .init import initial_params
 from .training import train
 
 __all__ = ["main", "run"]
@@ -140,7 +142,6 @@ def _step_time(name: str, device: Any, X: np.ndarray, y: np.ndarray, params: Any
 
 
 def _speed(names: Sequence[str], devices: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    from .init import initial_params
 
     rng = np.random.default_rng(0)
     X = rng.standard_normal((SPEED_M, SPEED_NET[0])).astype(np.float32)

@@ -23,39 +23,36 @@ import os
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from ._backend import _is_array, resolve_backend, to_numpy
-from ._precision import PRECISIONS
+from ._history import History
+from ._precision import PRECISIONS, placed_precision
 from ._targets import Targets
-from ._trees import tree_leaves as _tree_leaves
-from ._trees import tree_map as _tree_map
+from ._version import __version__
 from .activations import ACTIVATIONS, get_activation
 from .losses import LOSSES, get_loss
-from .network import Layer, Network
+from .network import Network
 
-if TYPE_CHECKING:
-    from .model import Model
-
-__all__ = ["FORMAT", "build", "dump", "load", "save"]
+__all__ = ["FORMAT", "dump", "model_parts", "read", "save", "write"]
 
 #: version of the file layout this portnet writes; it reads this one and older ones
 FORMAT = 1
 _KINDS = ("continuous", "binary", "multiclass", "onehot", "multilabel")
 
 
-def save(model: Model, path: str | os.PathLike[str]) -> Path:
+def save(model: Any, path: str | os.PathLike[str]) -> Path:
     """Write ``model`` to ``path`` (conventionally ``.npz``); returns the path written.
 
     Raises ``ValueError`` for a model whose activation or loss is not one of portnet's
     named ones (a custom function cannot be stored in a file).
     """
-    return _write(path, dump(model))
+    return write(path, dump(model))
 
 
-def _write(path: str | os.PathLike[str], arrays: dict[str, np.ndarray]) -> Path:
+def write(path: str | os.PathLike[str], arrays: dict[str, np.ndarray]) -> Path:
     """``arrays`` as an .npz at ``path``, written beside it and renamed into place."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -71,10 +68,8 @@ def _write(path: str | os.PathLike[str], arrays: dict[str, np.ndarray]) -> Path:
     return path
 
 
-def dump(model: Model) -> dict[str, np.ndarray]:
-    """The model as NumPy arrays (what a file holds; also what a pickle holds)."""
-    from . import __version__
-
+def dump(model: Any) -> dict[str, np.ndarray]:
+    """A :class:`portnet.Model` as NumPy arrays (what a file holds; also what a pickle holds)."""
     net = model.network
     activation = net.activation
     try:
@@ -134,46 +129,9 @@ def device_name(device: Any) -> str | None:
     return str(device)
 
 
-def load(
-    path: str | os.PathLike[str],
-    *,
-    backend: Any = None,
-    device: Any = None,
-    dtype: Any = None,
-    precision: str | None = None,
-) -> Model:
-    """Read a model written by :meth:`Model.save`.
-
-    Parameters
-    ----------
-    path : str or path
-        The file.
-    backend, device : optional
-        Where to put the parameters, as for :func:`portnet.train` (default: NumPy on the
-        CPU, whatever backend the model was trained on).
-    dtype : {"float32", "float64"}, optional
-        Default: the dtype it was saved in.
-    precision : {"highest", "tf32"}, optional
-        How its predictions compute float32 products. Default: the precision it was trained
-        with where ``backend`` can honour it, else "highest" (a model trained in TF32 on a
-        GPU predicts in IEEE float32 on the CPU); a file written before portnet recorded it
-        was trained in "highest".
-
-    Raises
-    ------
-    FileNotFoundError
-        No such file.
-    ValueError
-        Not a portnet model file, a damaged one, or one written in a newer format.
-    """
+def read(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    """The arrays of a model file (or checkpoint); ValueError if it is not one."""
     path = Path(path)
-    arrays = _read(path)
-    return build(
-        arrays, backend=backend, device=device, dtype=dtype, precision=precision, source=str(path)
-    )
-
-
-def _read(path: Path) -> dict[str, np.ndarray]:
     try:
         # our own file object: np.load leaves its own open when the archive is damaged
         with open(path, "rb") as f, np.load(f, allow_pickle=False) as archive:
@@ -186,7 +144,7 @@ def _read(path: Path) -> dict[str, np.ndarray]:
         ) from exc
 
 
-def build(
+def model_parts(
     arrays: dict[str, np.ndarray],
     *,
     backend: Any = None,
@@ -194,10 +152,9 @@ def build(
     dtype: Any = None,
     precision: str | None = None,
     source: str = "the model data",
-) -> Model:
-    """A :class:`Model` from what :func:`dump` gives, placed as :func:`load` places it."""
-    from .model import History, Model, placed_precision
-
+) -> dict[str, Any]:
+    """:class:`portnet.Model`'s arguments from what :func:`dump` gives, placed as
+    :func:`portnet.load` places them: ``Model(**model_parts(...))``."""
     path = source
     meta = _metadata(path, arrays)
     layers = meta["layers"]
@@ -212,10 +169,7 @@ def build(
         params.append((W, b))
     be = resolve_backend("numpy" if backend is None else backend, device=device)
     dt = be.dtype(meta["dtype"] if dtype is None else dtype)
-    params = tuple(
-        Layer(be.asarray(W, dt, what="params W"), be.asarray(b, dt, what="params b"))
-        for W, b in params
-    )
+    params = be.params(params, dt)
     network = Network(
         get_activation(meta["activation"], **meta["activation_options"]),
         get_loss(meta["loss"]),
@@ -224,22 +178,22 @@ def build(
     classes = arrays.get("classes")
     targets = Targets(meta["targets"]["kind"], classes, int(meta["targets"]["y_ndim"]))
     history = meta["history"]
-    return Model(
-        params,
-        network,
-        be,
-        dtype=dt,
-        targets=targets,
-        history=History(
+    return {
+        "params": params,
+        "network": network,
+        "backend": be,
+        "dtype": dt,
+        "targets": targets,
+        "history": History(
             [int(s) for s in history["step"]],
             [float(c) for c in history["cost"]],
             [float(c) for c in history["val_cost"]],
         ),
-        n_steps=int(meta["n_steps"]),
-        stop_reason=meta["stop_reason"],
-        best_step=meta["best_step"],
-        precision=placed_precision(precision, meta.get("precision", "highest"), be, dt),
-    )
+        "n_steps": int(meta["n_steps"]),
+        "stop_reason": meta["stop_reason"],
+        "best_step": meta["best_step"],
+        "precision": placed_precision(precision, meta.get("precision", "highest"), be, dt),
+    }
 
 
 def _metadata(path: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
@@ -283,40 +237,3 @@ def _metadata(path: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
 
 def _shape(a: np.ndarray | None) -> str:
     return "nothing" if a is None else str(tuple(a.shape))
-
-
-# -- checkpoints: a model file plus what resuming needs -----------------------------------------
-
-
-def write_checkpoint(
-    path: str | os.PathLike[str], model: Model, state: Any, shuffling: Any, order: Any
-) -> Path:
-    """The model (as :func:`save` writes it), its optimiser state, the shuffling generator's
-    state and the current epoch's sample order, written atomically to ``path``."""
-    arrays = dump(model)
-    for j, leaf in enumerate(_tree_leaves(state)):
-        arrays[f"state{j}"] = to_numpy(leaf)
-    if order is not None:
-        arrays["order"] = np.asarray(order)
-    arrays["checkpoint"] = np.asarray(json.dumps({"rng": shuffling.bit_generator.state}))
-    return _write(path, arrays)
-
-
-def read_checkpoint(
-    path: str | os.PathLike[str], be: Any, dtype: Any, template: Any, params: Any
-) -> tuple[Model, Any, dict[str, Any], np.ndarray | None]:
-    """``(model, optimiser state, generator state, order)`` from :func:`write_checkpoint`."""
-    arrays = _read(Path(path))
-    if "checkpoint" not in arrays:
-        raise ValueError(f"{path} is a model file, not a checkpoint (no resumable state)")
-    model = build(arrays, backend=be.xp, device=be.device, dtype=dtype, source=str(path))
-    shapes = [tuple(p.shape) for layer in params for p in layer]
-    if [tuple(p.shape) for layer in model.params for p in layer] != shapes:
-        raise ValueError(f"{path} holds a network of another shape than this one")
-    n = len(_tree_leaves(template))
-    if any(f"state{j}" not in arrays for j in range(n)):
-        raise ValueError(f"{path} holds the state of another optimiser than this one")
-    leaves = (be.asarray(arrays[f"state{j}"], model.dtype) for j in range(n))
-    state = _tree_map(lambda _: next(leaves), template)  # template's structure, in order
-    rng = json.loads(str(arrays["checkpoint"]))["rng"]
-    return model, state, rng, arrays.get("order")

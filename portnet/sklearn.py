@@ -23,7 +23,9 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ._backend import _float_name, _is_array, backend_of, resolve_backend, to_numpy
-from .training import train
+from ._options import NAMES as OPTION_NAMES
+from ._options import Options
+from .model import fit
 
 __all__ = ["PortnetClassifier", "PortnetRegressor"]
 
@@ -161,31 +163,9 @@ class _Portnet(BaseEstimator):
 
     # -- training --------------------------------------------------------------------------
     def _train(self, X: Any, Y: Any, *, params: Any, iterations: Any, epochs: Any) -> None:
-        model = train(
-            X,
-            Y,
-            hidden=(self.hidden,) if isinstance(self.hidden, int) else tuple(self.hidden),
-            activation=self.activation,
-            loss=self._network_loss(),
-            optimizer=self.optimizer,
-            learning_rate=self.learning_rate,
-            iterations=iterations,
-            epochs=epochs,
-            batch_size=self.batch_size,
-            l2=self.l2,
-            init=self.init,
-            seed=self.seed,
-            tol=self.tol,
-            n_iter_no_change=self.n_iter_no_change,
-            early_stopping=self.early_stopping,
-            validation_fraction=self.validation_fraction,
-            backend=self.backend,
-            device=self.device,
-            dtype=self.dtype,
-            precision=self.precision,
-            params=params,
-            log_every=self.log_every,
-        )
+        shared = {k: v for k, v in self.get_params(deep=False).items() if k in OPTION_NAMES}
+        run = {"params": params, "iterations": iterations, "epochs": epochs}
+        model = fit(X, Y, Options(**{**shared, **run, "loss": self._network_loss()}))
         previous = getattr(self, "loss_curve_", []) if params is not None else []
         self.model_ = model
         self.loss_curve_ = [*previous, *model.history.cost]

@@ -39,7 +39,7 @@ from ._trees import tree_leaves as _tree_leaves
 from .activations import Activation
 from .losses import Loss
 from .network import Layer
-from .optimizers import Optimizer
+from .optimizers import Optimizer, apply_updates
 
 __all__ = ["check_activation", "check_loss", "check_optimizer"]
 
@@ -403,7 +403,6 @@ def check_optimizer(
         return found.result()
     want = [_host_tree(p) + _host_tree(s) for p, s in ran[0]]
     if optimizer.apply is not None:  # step's shortcut against update + apply_updates
-        from .optimizers import apply_updates
 
         def by_update(p: Any, g: Any, s: Any) -> Any:
             updates, s = optimizer.update(g, s, p)

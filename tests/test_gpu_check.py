@@ -187,7 +187,7 @@ def test_selftest_on_the_cpu_passes_and_reports(capsys, monkeypatch):
 def test_selftest_catches_a_read_between_log_points(monkeypatch):
     """A step that reads from the device (as a host sync would) fails the check."""
     pytest.importorskip("torch")
-    original = portnet.training._advance
+    original = portnet._loop.advance
 
     def reading(carry, X, Y, **kwargs):
         carry, J = original(carry, X, Y, **kwargs)
@@ -197,7 +197,7 @@ def test_selftest_catches_a_read_between_log_points(monkeypatch):
     def resolve(name):
         return portnet._backend.resolve_backend(name)
 
-    monkeypatch.setattr(portnet.training, "_advance", reading)
+    monkeypatch.setattr(portnet._loop, "advance", reading)
     found = selftest._no_host_sync("torch", None)
     assert not found["passed"]
     assert "; 303 more reads for 300 more steps (3 due)" in found["detail"]  # one a step

@@ -213,7 +213,7 @@ def test_reshuffling_changes_the_batches_every_epoch(monkeypatch):
         seen.append(np.asarray(X[:, 0]).copy())
         return original(params, state, X, Y, net, optimizer, **options)
 
-    monkeypatch.setattr("portnet.training.train_step", recording)
+    monkeypatch.setattr("portnet._loop.train_step", recording)
     portnet.train(X_PLANAR, Y_PLANAR, epochs=2, batch_size=200)
     first, second = np.concatenate(seen[:2]), np.concatenate(seen[2:])
     np.testing.assert_array_equal(np.sort(first), np.sort(X_PLANAR[:, 0]))  # each epoch: all

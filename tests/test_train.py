@@ -268,16 +268,17 @@ def test_full_batch_layout_is_numpy_column_major_and_a_copy_only_where_needed(ba
 def test_training_loop_gets_x_column_major_only_for_full_batch_numpy_steps(monkeypatch, options):
     """Full-batch steps read X laid out as Backend.full_batch lays it out (NumPy: column-major,
     the products' faster layout); mini-batches keep row-major X, whose rows they gather."""
-    from portnet.training import _Loop
+    from portnet import model
 
     seen = []
-    original = _Loop.run
+    original = model.prepare
 
-    def recording(self, theta, X, Y, *args, **kwargs):
-        seen.append(X)
-        return original(self, theta, X, Y, *args, **kwargs)
+    def recording(*args, **kwargs):
+        run = original(*args, **kwargs)
+        seen.append(run.X)  # what the loop reads
+        return run
 
-    monkeypatch.setattr(_Loop, "run", recording)
+    monkeypatch.setattr(model, "prepare", recording)
     X = np.ascontiguousarray(X_PLANAR)  # row-major, as most data come
     portnet.train(X, Y_PLANAR, iterations=3, hidden=(3,), **options)
     (X_loop,) = seen
@@ -290,12 +291,12 @@ def test_training_loop_gets_x_column_major_only_for_full_batch_numpy_steps(monke
 
 def test_jax_reuses_the_compiled_run_across_train_calls():
     require("jax")
+    from portnet._loop import advance
     from portnet.backends.jax import _jitted_repeat
-    from portnet.training import _advance
 
     options = dict(hidden=(3,), iterations=5, backend="jax", dtype="float32", optimizer="adam")
     portnet.train(X_PLANAR, Y_PLANAR, **options)
-    run = _jitted_repeat(_advance, ("gradients", "net", "optimizer"))  # compile_repeat's key
+    run = _jitted_repeat(advance, ("gradients", "net", "optimizer"))  # compile_repeat's key
     compiled = run._cache_size()
     assert compiled >= 1  # the program train compiled is the one looked up here
     portnet.train(X_PLANAR, Y_PLANAR, **options)  # same network, optimiser and shapes

@@ -18,13 +18,16 @@ from typing import Any
 import array_api_compat as aac
 import numpy as np
 
-from .. import network
+from .. import _graphs, network
 from ..ops import Ops
 from ._table import Entry
 
 Array = Any
 
-__all__ = ["Adapter", "quiet"]
+__all__ = ["ENV_VAR", "Adapter", "no_gpu_message", "quiet"]
+
+#: sets the default backend (for ``backend=None`` with NumPy/list input, and ``backend="auto"``)
+ENV_VAR = "PORTNET_BACKEND"
 
 
 class Adapter:
@@ -125,8 +128,6 @@ class Adapter:
         *args, report=..., **static)``, the last carry and the first call's ``out`` (only the
         first is asked to ``report``): a Python loop, or on a CUDA device with CUDA graphs on
         (:mod:`portnet._graphs`, opt-in) the silent steps replayed as one recorded graph."""
-        from .. import _graphs
-
         recorder = _graphs.uses_graphs(be)
         if recorder is not None:
             return quiet(_graphs.graph_repeat(fn, recorder, **static))
@@ -151,6 +152,16 @@ class Adapter:
         if self.entry is not None:
             return self.entry.name
         return getattr(xp, "__name__", "unknown")
+
+
+def no_gpu_message(name: str, device: Any, reason: str) -> str:
+    """Why backend ``name`` (on ``device``) cannot run here, and what to do instead."""
+    where = "" if device is None else f" on device {device!r}"
+    return (
+        f"backend {name!r}{where} needs a usable CUDA GPU, but {reason}. To run on the CPU "
+        f"instead, pass backend='auto' (a GPU when one is usable, else NumPy) or leave "
+        f"backend unset, and set {ENV_VAR}=numpy to choose the CPU explicitly"
+    )
 
 
 def quiet(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -20,7 +20,9 @@ import dask.threaded
 import numpy as np
 
 from .. import network
+from .._backend import to_numpy
 from .._trees import tree_map
+from . import ops_for
 from ._adapter import Adapter
 from ._table import TABLE
 
@@ -45,9 +47,7 @@ class DaskAdapter(Adapter):
         return da.from_array(cupy.asarray(host, dtype=dtype), chunks=-1, asarray=False)
 
     def to_numpy(self, x: Array) -> np.ndarray:
-        from .. import _backend
-
-        return _backend.to_numpy(compute(x))
+        return to_numpy(compute(x))
 
     def samples(self, arrays: tuple[Array, ...], rows: int | None) -> tuple[Array, ...]:
         """The first array's rows split into chunks of ``rows`` (None: as they are; dask's
@@ -151,8 +151,6 @@ class _Box:
 def _on_chunk(box: _Box, X: Array, Y: Array, **kwargs: Any) -> Any:
     """The cost and gradients of one chunk, with the chunk library's Ops (NumPy's, CuPy's:
     no workspace, the chunks run in threads of their own)."""
-    from . import ops_for
-
     ops = ops_for(aac.array_namespace(X))
     return network.cost_and_gradients(box.value, X, Y, ops=ops, **kwargs)
 

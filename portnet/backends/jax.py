@@ -12,7 +12,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from ._adapter import Adapter
+from ._adapter import Adapter, no_gpu_message
 from ._table import TABLE
 
 Array = Any
@@ -28,8 +28,6 @@ class JaxAdapter(Adapter):
         platform, _, index = str(device).partition(":")
         platform = {"cuda": "gpu"}.get(platform, platform)
         if platform == "gpu" and (reason := self.gpu_status()) is not None:
-            from .._backend import no_gpu_message
-
             raise RuntimeError(no_gpu_message("jax", device, reason))
         try:
             return jax.devices(platform)[int(index or 0)]

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from ..activations import Activation, builtin, exp_limit
-from ._adapter import Adapter
+from ._adapter import Adapter, no_gpu_message
 from ._inplace import InPlaceOps
 from ._table import TABLE
 
@@ -97,8 +97,6 @@ class TorchAdapter(Adapter):
     def parse_device(self, xp: Any, device: str | int) -> Any:
         device = torch.device(device)
         if device.type == "cuda" and (reason := self.gpu_status()) is not None:
-            from .._backend import no_gpu_message
-
             raise RuntimeError(no_gpu_message("torch", str(device), reason))
         return device
 

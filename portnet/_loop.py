@@ -1,0 +1,312 @@
+"""The training loop: steps on the device; reads, decisions and checkpoints at log points.
+
+The loop touches the host only at log points (one read of the cost, and of the validation
+loss with ``early_stopping``).  Mini-batches are drawn from a permutation made on the host
+from the seed once per epoch and copied to the device, so every backend sees the same
+batches in the same order.  What the loop changes as it runs is declared in :class:`Loop`;
+nothing outside it sets its state.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from collections.abc import Callable
+from typing import Any
+
+from . import checkpoints, network
+from ._history import History
+from ._namespace import array_namespace
+from ._options import Options
+from ._precision import scope
+from ._prepare import Prepared
+from .network import Network, Params
+from .optimizers import Optimizer, train_step
+
+Array = Any
+
+__all__ = ["DivergenceError", "Loop", "advance", "advance_batch"]
+
+
+class DivergenceError(FloatingPointError):
+    """Training produced a non-finite cost.
+
+    Attributes
+    ----------
+    step : int
+        The iteration whose cost was not finite.
+    model : Model
+        The model at the last log point whose cost was finite (its ``n_steps`` says which),
+        with the history up to and including the bad cost; nothing trained is lost.
+    """
+
+    def __init__(self, message: str, *, step: int, model: Any) -> None:
+        super().__init__(message)
+        self.step = step
+        self.model = model
+
+
+def advance(
+    carry: tuple[Params, Any],
+    X: Array,
+    Y: Array,
+    *,
+    net: Network,
+    optimizer: Optimizer,
+    gradients: Callable[..., Any] = network.cost_and_gradients,
+    report: bool = True,
+) -> tuple[tuple[Params, Any], Array | None]:
+    """One step on the whole batch: ``(params, state) -> (params, state)``, and its cost
+    (computed only when it will be ``report``-ed)."""
+    theta, state, J = train_step(
+        *carry, X, Y, net, optimizer, with_cost=report, gradients=gradients
+    )
+    return (theta, state), J
+
+
+def advance_batch(
+    carry: tuple[Params, Any],
+    X: Array,
+    Y: Array,
+    rows: Array,
+    *,
+    net: Network,
+    optimizer: Optimizer,
+    gradients: Callable[..., Any] = network.cost_and_gradients,
+) -> tuple[tuple[Params, Any], Array]:
+    """One step on the mini-batch ``rows`` of ``(X, Y)``, gathered inside the compiled step."""
+    xp = array_namespace(X)
+    Xb, Yb = xp.take(X, rows, axis=0), xp.take(Y, rows, axis=0)
+    # a batch's cost is never read: the loop reads the whole training set's at log points
+    return advance(carry, Xb, Yb, net=net, optimizer=optimizer, gradients=gradients, report=False)
+
+
+@dataclasses.dataclass
+class Stopper:
+    """Stop when the watched cost has not improved by ``tol`` for ``patience`` log points."""
+
+    tol: float
+    patience: int
+    best: float = math.inf
+    best_step: int | None = None
+    best_params: Params | None = None
+    waited: int = 0
+
+    def update(self, step: int, value: float, params: Params) -> bool:
+        if value < self.best - self.tol:
+            self.best, self.best_step, self.best_params, self.waited = value, step, params, 0
+        else:
+            self.waited += 1
+        return self.waited >= self.patience
+
+
+@dataclasses.dataclass
+class Loop:
+    """A training run from ``run`` with ``options``; ``make_model(theta, **info)`` makes the
+    models it hands out (to callbacks, checkpoints, a :class:`DivergenceError`, its caller).
+
+    State, changed by the loop alone: ``history`` (the log points), ``steps`` (updates
+    made when it stopped), ``current`` (the latest parameters known whole and their step:
+    what Ctrl-C keeps), ``last_finite`` (the last log point with a finite cost: what a
+    divergence keeps), ``stopper`` (the stopping rule's record), ``order`` (the sample order
+    of a resumed epoch).
+    """
+
+    run: Prepared
+    options: Options
+    make_model: Callable[..., Any]
+    history: History = dataclasses.field(default_factory=History)
+    steps: int = 0
+    current: tuple[Params, int] | None = None
+    last_finite: tuple[Params, int] | None = None
+    stopper: Stopper | None = None
+    order: Any = None
+
+    def __post_init__(self) -> None:
+        o = self.options
+        if o.early_stopping or o.tol is not None:
+            self.stopper = Stopper(o.tol or 0.0, o.n_iter_no_change)
+        net, ops = self.run.net, self.run.be.ops()  # log points: the backend's Ops, no workspace
+        self._cost = self.run.be.compile(network.cost, net=net, ops=ops)
+        self._validation_loss = self.run.be.compile(network.cost, net=net._replace(l2=0.0), ops=ops)
+
+    def train(self) -> Any:
+        """Run to the end (or to a stop) and return the model; Ctrl-C returns the model
+        trained so far, ``stop_reason="interrupted"``."""
+        theta, state, start = self._start()
+        self.current = (theta, start)
+        try:
+            with scope(self.run.be, self.run.precision):
+                theta, reason = self._run(theta, state, start)
+        except KeyboardInterrupt:  # Ctrl-C: keep what was trained, with its history
+            (theta, self.steps), reason = self.current, "interrupted"
+        best_step = None
+        if self.options.early_stopping and self.stopper.best_params is not None:
+            theta, best_step = self.stopper.best_params, self.stopper.best_step
+        return self.make_model(
+            theta, history=self.history, n_steps=self.steps, stop_reason=reason,
+            best_step=best_step,
+        )  # fmt: skip
+
+    def _start(self) -> tuple[Params, Any, int]:
+        """The starting parameters, optimiser state and step: the run's, or a checkpoint's
+        (whose history, generator state and epoch order the loop takes over)."""
+        run, rule = self.run, self.options.rule
+        if self.options.resume is None:
+            return run.theta, None, 0
+        found = checkpoints.read(
+            self.options.resume, run.be, run.dtype, rule.init(run.theta), run.theta
+        )
+        self.history = found.history.copy()
+        run.shuffling.bit_generator.state = found.rng
+        self.order = found.order
+        return found.params, found.state, found.n_steps
+
+    def _run(self, theta: Params, state: Any, start: int) -> tuple[Params, str | None]:
+        run = self.run
+        be, X, Y = run.be, run.X, run.Y
+        theta = be.to_working(theta)
+        state = self.options.rule.init(theta) if state is None else be.to_working(state)
+        if run.batch >= X.shape[0]:
+            theta, reason = self._run_full(theta, state, start)
+        else:
+            theta, reason = self._run_batches(theta, state, start)
+        if reason is None:
+            self.steps = run.iterations
+            self._log(run.iterations, theta, be.read(self._cost(theta, X, Y)), final=True)
+        return theta, reason
+
+    def _step(self, fn: Callable[..., Any], *, repeat: bool = False) -> Callable[..., Any]:
+        """``fn`` (:func:`advance`, :func:`advance_batch`) compiled for this run, with the
+        run's own Ops (NumPy, torch: memory reused from step to step)."""
+        be = self.run.be
+        compile = be.compile_repeat if repeat else be.compile
+        return compile(
+            fn, net=self.run.net, optimizer=self.options.rule, gradients=be.run_gradients()
+        )
+
+    def _run_full(self, theta: Params, state: Any, start: int) -> tuple[Params, str | None]:
+        """Full batch: the steps between two log points run as one call (one program on JAX)."""
+        run, every = self.run, self.options.log_every
+        repeat = self._step(advance, repeat=True)
+        for i in range(start, run.iterations, every):
+            before = theta
+            n = min(every, run.iterations - i)
+            (theta, state), J = repeat((theta, state), run.X, run.Y, n=n)
+            reason = self._log(i, before, run.be.read(J))  # J: the cost at `before`
+            self.current = (theta, i + n)
+            self._checkpoint(i + n, theta, state, None)
+            if reason is not None:
+                self.steps = i
+                return before, reason
+        return theta, None
+
+    def _run_batches(self, theta: Params, state: Any, start: int) -> tuple[Params, str | None]:
+        """Mini-batches: one compiled step per batch (its rows gathered inside the step, or on
+        Dask a whole chunk), an epoch's order drawn on the host and copied once."""
+        run, every = self.run, self.options.log_every
+        chunked = run.be.batches_are_chunks
+        step = self._step(advance if chunked else advance_batch)
+        if chunked:  # a chunk's cost is never read: the whole set's is, at log points
+            step = functools.partial(step, report=False)
+        batches = _Batches(run, self.order)
+        for i in range(start, run.iterations):
+            k, logging = i % run.per_epoch, i % every == 0
+            if logging and i > start:  # before this epoch's permutation is drawn
+                self._checkpoint(i, theta, state, batches.host_order if k else None)
+            if k == 0:
+                batches.new_epoch()
+            if logging:
+                reason = self._log(i, theta, run.be.read(self._cost(theta, run.X, run.Y)))
+                if reason is not None:
+                    self.steps = i
+                    return theta, reason
+            (theta, state), _ = step((theta, state), *batches.batch(k))
+            self.current = (theta, i + 1)
+        return theta, None
+
+    # -- log points ------------------------------------------------------------------------------
+    def _log(self, step: int, theta: Params, J: float, *, final: bool = False) -> str | None:
+        """Record a log point; return why to stop, if training should stop here."""
+        self.history.step.append(step)
+        self.history.cost.append(J)
+        if not math.isfinite(J):
+            self._diverged(step, J)
+        self.last_finite = (theta, step)
+        watched = J
+        line = f"Cost after iteration {step}: {J:.6f}"
+        if self.run.validation is not None:
+            watched = self.run.be.read(self._validation_loss(theta, *self.run.validation))
+            self.history.val_cost.append(watched)
+            line += f"  validation loss: {watched:.6f}"
+        if self.options.verbose:
+            print(line)
+        reason = None
+        if self.stopper is not None and self.stopper.update(step, watched, theta):
+            reason = "early_stopping" if self.run.validation is not None else "tol"
+        for callback in self.options.callbacks:
+            if callback(step, J, self.snapshot(theta, n_steps=step)) is False:
+                reason = reason or "callback"
+        return None if final else reason
+
+    def _diverged(self, step: int, J: float) -> None:
+        # the last finite log point's parameters; at the first log point, the starting ones
+        theta, good = self.last_finite if self.last_finite is not None else self.current
+        before = (
+            f"; it was {self.history.cost[-2]:.6g} at iteration {good}"
+            if self.last_finite is not None
+            else " (the first log point: the starting parameters already overflow)"
+        )
+        rate = self.options.rule.learning_rate
+        rate = f" (now {rate.options[0][1]:g})" if rate.name == "constant" else ""
+        raise DivergenceError(
+            f"training diverged: the cost is {J} at iteration {step}{before}. Try a smaller "
+            f"learning_rate{rate}; the error's .model holds the parameters of iteration "
+            f"{good}",
+            step=step,
+            model=self.snapshot(theta, n_steps=good, stop_reason="diverged"),
+        )
+
+    def _checkpoint(self, step: int, theta: Params, state: Any, order: Any) -> None:
+        path, every = self.options.checkpoint, self.options.checkpoint_every
+        if path is None or step % (every or self.options.log_every):
+            return
+        model = self.snapshot(theta, n_steps=step)
+        checkpoints.write(path, model, state, self.run.shuffling, order)
+
+    def snapshot(self, theta: Params, **info: Any) -> Any:
+        """A model with a copy of the history so far (which training goes on appending to)."""
+        return self.make_model(theta, history=self.history.copy(), **info)
+
+
+class _Batches:
+    """An epoch's batches: rows of a permutation drawn on the host (one copy to the device
+    an epoch), or on Dask (batches are chunks) whole chunks in a permuted order."""
+
+    def __init__(self, run: Prepared, resumed_order: Any) -> None:
+        self.run, self.chunked = run, run.be.batches_are_chunks
+        m, batch = run.X.shape[0], run.batch
+        # Dask: chunk c is rows [c·batch, (c+1)·batch), sliced once for the whole run
+        edges = [(c * batch, min((c + 1) * batch, m)) for c in range(run.per_epoch)]
+        self.blocks = [(run.X[a:b, :], run.Y[a:b, :]) for a, b in edges] if self.chunked else []
+        self.host_order = resumed_order
+        self.order = (
+            None if resumed_order is None or self.chunked else run.be.asarray(resumed_order)
+        )
+
+    def new_epoch(self) -> None:
+        """One permutation (of the samples, or on Dask of the chunks), one copy to the device."""
+        run = self.run
+        self.host_order = run.shuffling.permutation(
+            run.per_epoch if self.chunked else run.X.shape[0]
+        )
+        self.order = None if self.chunked else run.be.asarray(self.host_order)
+
+    def batch(self, k: int) -> tuple[Array, ...]:
+        """The arguments after the carry of the ``k``-th step of the epoch."""
+        if self.chunked:  # chunk host_order[k]
+            return self.blocks[self.host_order[k]]
+        run = self.run
+        rows = self.order[k * run.batch : min((k + 1) * run.batch, run.X.shape[0])]  # (≤ batch,)
+        return run.X, run.Y, rows

@@ -1,0 +1,154 @@
+"""The options of a training run, validated in one place.
+
+:func:`portnet.train`, :meth:`portnet.Model.fit`, the scikit-learn estimators and the
+``portnet train`` command all make an :class:`Options` and hand it down; what each option
+means is said once, in :func:`portnet.train`'s docstring.  What can be checked without the
+data is checked here, when the options are made; what needs the data (the backend, the
+dtype, ``chunks`` on Dask, the warm-start parameters' shapes) when it is prepared
+(:mod:`portnet._prepare`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import numbers
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ._checks import InvalidOptionError, choice, integer, real
+from ._precision import DEFAULT as DEFAULT_PRECISION
+from ._precision import PRECISIONS
+from .activations import Activation, get_activation
+from .init import INITIALIZERS
+from .losses import Loss
+from .optimizers import Optimizer, Schedule, get_optimizer
+
+__all__ = ["NAMES", "Options"]
+
+Callback = Callable[[int, float, Any], Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """Everything :func:`portnet.train` takes besides ``X`` and ``y`` (see its docstring),
+    checked and normalised: ``hidden`` a tuple of ints (or None), ``activation`` an
+    :class:`~portnet.activations.Activation`, ``callbacks`` a tuple; :attr:`rule` is the
+    optimiser with its learning rate.  A wrong option is an :class:`InvalidOptionError`
+    (a ``ValueError`` and a ``TypeError``) naming it.
+    """
+
+    hidden: Sequence[int] | int | None = None
+    activation: str | Activation = "tanh"
+    loss: str | Loss = "auto"
+    optimizer: str | Optimizer = "sgd"
+    learning_rate: float | Schedule | None = None
+    iterations: int | None = None
+    epochs: int | None = None
+    batch_size: int | None = None
+    chunks: int | None = None
+    l2: float = 0.0
+    init: str = "auto"
+    seed: int | None = 0
+    tol: float | None = None
+    n_iter_no_change: int = 10
+    early_stopping: bool = False
+    validation_fraction: float = 0.1
+    callbacks: Callback | Sequence[Callback] | None = None
+    backend: Any = None
+    device: Any = None
+    dtype: Any = None
+    precision: str = DEFAULT_PRECISION
+    params: Any = None
+    log_every: int = 1000
+    verbose: bool = False
+    checkpoint: str | os.PathLike[str] | None = None
+    checkpoint_every: int | None = None
+    resume: str | os.PathLike[str] | None = None
+
+    def __post_init__(self) -> None:
+        checked = {**_model_options(self), **_run_options(self), **_file_options(self)}
+        for name, value in checked.items():
+            object.__setattr__(self, name, value)
+        self.rule  # noqa: B018  (the optimiser and its learning rate, checked now)
+
+    @functools.cached_property
+    def rule(self) -> Optimizer:
+        """The optimiser, with its learning rate (its default where None)."""
+        return get_optimizer(self.optimizer, self.learning_rate)
+
+    def replace(self, **changes: Any) -> Options:
+        """A copy with ``changes`` (checked as new options are)."""
+        return dataclasses.replace(self, **changes)
+
+
+#: the options' names (what train takes besides X and y)
+NAMES = tuple(field.name for field in dataclasses.fields(Options))
+
+
+def _model_options(o: Options) -> dict[str, Any]:
+    """The network's options: layer widths, activation, L2, initialiser."""
+    hidden = o.hidden
+    if hidden is not None:
+        try:
+            widths = [hidden] if isinstance(hidden, numbers.Integral) else list(hidden)
+        except TypeError as exc:  # neither a width nor a sequence of them
+            raise InvalidOptionError(
+                f"hidden must be a sequence of layer widths (e.g. (20, 7, 5)), got {hidden!r}"
+            ) from exc
+        hidden = tuple(integer("each hidden layer size", h) for h in widths)
+    if o.init != "auto" and o.init not in INITIALIZERS:
+        raise InvalidOptionError(
+            f"unknown init {o.init!r}; expected 'auto' or one of {list(INITIALIZERS)}"
+        )
+    return {"hidden": hidden, "activation": get_activation(o.activation), "l2": real("l2", o.l2)}
+
+
+def _run_options(o: Options) -> dict[str, Any]:
+    """How long and how: updates, batches, seed, stopping, callbacks, precision."""
+    if o.iterations is not None and o.epochs is not None:
+        raise InvalidOptionError(
+            f"give iterations or epochs, not both (got {o.iterations}, {o.epochs})"
+        )
+    choice("precision", o.precision, PRECISIONS)
+    optional = {
+        "iterations": lambda v: integer("iterations", v, minimum=0),
+        "epochs": lambda v: integer("epochs", v),
+        "batch_size": lambda v: integer("batch_size", v),
+        "chunks": lambda v: integer("chunks", v),
+        "seed": lambda v: integer("seed", v, minimum=0),
+        "tol": lambda v: real("tol", v),
+    }
+    checked = {k: None if getattr(o, k) is None else f(getattr(o, k)) for k, f in optional.items()}
+    # in (0, 1) and leaving training samples: checked with the data (_prepare)
+    fraction = real("validation_fraction", o.validation_fraction)
+    return {
+        **checked,
+        "n_iter_no_change": integer("n_iter_no_change", o.n_iter_no_change),
+        "validation_fraction": fraction,
+        "log_every": integer("log_every", o.log_every),
+        "callbacks": _callbacks(o.callbacks),
+    }
+
+
+def _file_options(o: Options) -> dict[str, Any]:
+    """Checkpoints: every ``checkpoint_every`` updates, a multiple of ``log_every``."""
+    every = o.checkpoint_every
+    if every is not None:
+        every = integer("checkpoint_every", every)
+        if every % integer("log_every", o.log_every):
+            raise InvalidOptionError(
+                f"checkpoint_every must be a multiple of log_every ({o.log_every}), got {every}"
+            )
+    return {"checkpoint_every": every}
+
+
+def _callbacks(callbacks: Any) -> tuple[Callback, ...]:
+    if callbacks is None:
+        return ()
+    found = (callbacks,) if callable(callbacks) else tuple(callbacks)
+    for cb in found:
+        if not callable(cb):
+            raise InvalidOptionError(f"callbacks must be callables (step, cost, model), got {cb!r}")
+    return found

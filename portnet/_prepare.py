@@ -1,0 +1,211 @@
+"""A training run made ready: the data checked and placed, the targets encoded, the starting
+parameters, the validation split, the batches (:func:`prepare`)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import array_api_compat as aac
+import numpy as np
+
+from ._backend import Backend, _is_array, resolve_backend
+from ._options import Options
+from ._precision import check_precision
+from ._targets import Targets, check_finite, encode, inspect_targets
+from .init import initial_params
+from .network import Network, Params
+
+Array = Any
+
+__all__ = ["Prepared", "prepare"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Prepared:
+    """What a training run starts from.
+
+    ``X``, ``Y`` are the training samples as the loop reads them (on Dask chunked, on
+    NumPy's full batches column-major), ``validation`` the held-out ``(Xv, Yv)`` with
+    ``early_stopping``; ``batch`` rows a step, ``per_epoch`` steps an epoch, ``iterations``
+    steps in all; ``shuffling`` the generator of the epochs' sample orders.
+    """
+
+    be: Backend
+    dtype: Any
+    precision: str
+    net: Network
+    targets: Targets
+    X: Array
+    Y: Array
+    validation: tuple[Array, Array] | None
+    theta: Params
+    batch: int
+    per_epoch: int
+    iterations: int
+    shuffling: np.random.Generator
+
+
+def prepare(X: Any, y: Any, options: Options) -> Prepared:
+    """Check and place the data, choose the loss, encode the targets, make the starting
+    parameters and the validation split: everything before the first step."""
+    be, dtype, precision, X = _placed(X, y, options)
+    rows = _chunk_rows(be, options.chunks, options.batch_size)
+    (X,) = be.samples(X, rows=rows)  # Dask: chunked and persisted, read from its source once
+    check_finite(be, be.xp, X, "X")  # one host read, before any training
+    loss, targets = inspect_targets(be, y, X.shape[0], options.loss)
+    X, Y = be.samples(X, encode(be, y, targets, dtype, X.shape[0]))  # Y: (m, n_L), like X
+    net = Network(options.activation, loss, options.l2)
+    theta = _starting_params(be, dtype, options, X.shape[1], Y.shape[1])
+    shuffling, splitting = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(options.seed).spawn(2)
+    )
+    validation = None
+    if options.early_stopping:
+        X, Y, Xv, Yv = _split(be, X, Y, options.validation_fraction, splitting)
+        X, Y = be.samples(X, Y, rows=rows)
+        validation = be.samples(Xv, Yv)
+    batch = X.shape[0] if options.batch_size is None else min(options.batch_size, X.shape[0])
+    if batch == X.shape[0]:  # every step reads all of X: laid out for that (NumPy: one copy)
+        X, Y = be.full_batch(X, Y)
+    per_epoch = math.ceil(X.shape[0] / batch)
+    iterations = options.iterations
+    if iterations is None:
+        iterations = options.epochs * per_epoch if options.epochs is not None else 10_000
+    return Prepared(
+        be, dtype, precision, net, targets, X, Y, validation, theta, batch, per_epoch,
+        iterations, shuffling,
+    )  # fmt: skip
+
+
+def _placed(X: Any, y: Any, options: Options) -> tuple[Backend, Any, str, Array]:
+    """The backend, dtype and precision of the run, and ``X`` placed there, checked."""
+    be = resolve_backend(options.backend, X, options.device)
+    _check_same_place(X, y)
+    _check_real_numbers(X)
+    dtype = be.dtype(options.dtype, X)
+    precision = check_precision(options.precision, be, dtype)
+    X = be.asarray(X, dtype, what="X")
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D (m samples, n features), got shape {tuple(X.shape)}")
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"X must have at least one sample and one feature, got {tuple(X.shape)}")
+    return dataclasses.replace(be, device=aac.device(X)), dtype, precision, X
+
+
+def _check_same_place(X: Any, y: Any) -> None:
+    """X and y of two array libraries (other than NumPy labels), or on two devices: an error."""
+    if not (_is_array(X) and _is_array(y)) or aac.is_numpy_array(y):
+        return
+    x_ns, y_ns = aac.array_namespace(X), aac.array_namespace(y)
+    if x_ns is not y_ns:
+        raise TypeError(
+            f"X is a {type(X).__module__}.{type(X).__name__} but y a "
+            f"{type(y).__module__}.{type(y).__name__}: give y in X's array library (or as NumPy)"
+        )
+    if aac.device(X) != aac.device(y):
+        raise ValueError(
+            f"X is on device {aac.device(X)!r} but y on {aac.device(y)!r}: put them on one device"
+        )
+
+
+def _check_real_numbers(X: Any) -> None:
+    """X of complex numbers, text or objects: an error (not a silent cast)."""
+    if _is_array(X) and not aac.is_numpy_array(X):
+        xp = aac.array_namespace(X)
+        ok = xp.isdtype(X.dtype, ("bool", "integral", "real floating"))
+    else:
+        kind = np.asarray(X).dtype.kind if not isinstance(X, np.ndarray) else X.dtype.kind
+        ok = kind in "biuf"
+    if not ok:
+        dtype = X.dtype if hasattr(X, "dtype") else np.asarray(X).dtype
+        raise TypeError(f"X must hold real numbers, got dtype {dtype}")
+
+
+def _chunk_rows(be: Backend, chunks: int | None, batch_size: int | None) -> int | None:
+    """Rows per chunk for Dask's data (None: as they come); ``chunks`` elsewhere: an error."""
+    if chunks is None:
+        return batch_size if be.batches_are_chunks else None
+    if not be.batches_are_chunks:
+        raise ValueError(
+            f"chunks= splits the data of backend 'dask'; backend {be.name!r} takes no chunks "
+            f"(got chunks={chunks})"
+        )
+    if batch_size is not None and chunks != batch_size:
+        raise ValueError(
+            f"on Dask a mini-batch is a whole chunk: give chunks equal to batch_size, or only "
+            f"one of them (got chunks={chunks}, batch_size={batch_size})"
+        )
+    return chunks
+
+
+def _starting_params(be: Backend, dtype: Any, options: Options, n_in: int, n_out: int) -> Params:
+    """``options.params`` (a warm start, checked against the layer sizes) or new ones drawn
+    by the initialiser on the host in float64, so that every backend starts alike."""
+    hidden, activation = options.hidden, options.activation
+    if options.params is not None:
+        count = _layer_count(options.params)
+        widths = hidden if hidden is not None else [None] * (count - 1)
+        return _warm_params(be, options.params, dtype, [n_in, *widths, n_out])
+    init = options.init
+    if init == "auto":
+        init = "he" if activation.name in ("relu", "leaky_relu") else "glorot"
+    sizes = [n_in, *(hidden if hidden is not None else (4,)), n_out]
+    return be.params(initial_params(sizes, init=init, seed=options.seed), dtype)
+
+
+def _layer_count(params: Any) -> int:
+    try:
+        layers = [tuple(p) for p in params]
+    except TypeError:
+        layers = []
+    if not layers or any(len(p) != 2 for p in layers):
+        raise ValueError(
+            "params must be a sequence of per-layer (W, b) pairs (e.g. model.params), "
+            f"got {type(params).__name__}"
+        )
+    return len(layers)
+
+
+def _warm_params(be: Backend, params: Any, dtype: Any, sizes: list[int | None]) -> Params:
+    """Warm-start parameters placed on ``be``, their shapes checked against ``sizes``."""
+    out = be.params(params, dtype)
+    got = [out[0].W.shape[1]] + [W.shape[0] for W, _ in out]
+    shapes_ok = all(
+        W.ndim == 2 and b.shape == (W.shape[0],) and (i == 0 or W.shape[1] == out[i - 1].W.shape[0])
+        for i, (W, b) in enumerate(out)
+    )
+    if (
+        not shapes_ok
+        or len(got) != len(sizes)
+        or any(e is not None and e != g for e, g in zip(sizes, got, strict=True))
+    ):
+        raise ValueError(
+            "params do not fit: expected layer sizes "
+            f"{'-'.join('?' if s is None else str(s) for s in sizes)}, got params of shapes "
+            f"{[(tuple(W.shape), tuple(b.shape)) for W, b in out]}"
+        )
+    return out
+
+
+def _split(
+    be: Backend, X: Array, Y: Array, fraction: float, rng: np.random.Generator
+) -> tuple[Array, Array, Array, Array]:
+    """A seeded random split into training and validation parts, made on the device."""
+    m = X.shape[0]
+    n_val = math.ceil(fraction * m)
+    if not 0 < fraction < 1 or n_val >= m:
+        raise ValueError(
+            f"validation_fraction must be in (0, 1) and leave training samples; got "
+            f"{fraction!r} of {m} samples"
+        )
+    order = be.asarray(rng.permutation(m))
+    val, fit = order[:n_val], order[n_val:]
+    xp = be.xp
+    return (
+        xp.take(X, fit, axis=0),
+        xp.take(Y, fit, axis=0),
+        xp.take(X, val, axis=0),
+        xp.take(Y, val, axis=0),
+    )
