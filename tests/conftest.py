@@ -1,17 +1,29 @@
-"""One backend list, one ``backend``/``xp`` fixture, one ``dtype`` fixture.
+"""One backend list, one ``backend``/``xp`` fixture, one ``dtype`` fixture; tests selected,
+not skipped.
 
-Every backend portnet supports is listed once; a test that takes ``backend`` (or ``xp``)
-and ``dtype`` runs on every installed backend × {float32, float64}, with ids such as
-``torch-float32``.  A backend that is not installed, or CuPy without a CUDA device, is
-skipped with the reason printed (``pytest -ra``) — never counted as passed.
+Every backend portnet supports is listed once (``portnet.backends.TABLE``); a test that
+takes ``backend`` (or ``xp``) and ``dtype`` runs on every backend that can run here, and on
+a read-only NumPy variant (``numpy_readonly``: NumPy fed read-only arrays), ×
+{float32, float64}, with ids such as ``torch-float32``.  What a test needs is declared, never
+discovered from its name or at run time: its ``backend`` parameter; ``@needs(NAME, ...)``
+(``@pytest.mark.needs``) for every backend it uses besides (a second library, an autodiff
+reference), all of them needed; ``@needs_one_of(NAME, ...)`` (``@pytest.mark.needs_one_of``)
+where any one of them will do (the GPU libraries' CPU stand-ins, torch or JAX).  Inside a
+parametrisation whose parameter is not ``backend``, each case carries its own:
+``pytest.param(..., marks=needs(NAME))``.  ``@pytest.mark.backends(NAME, ...)`` marks a test
+that uses whichever of NAME are installed without needing any (it runs everywhere, and in
+those backends' sessions too).  A name that is not a backend is an error, not a test that
+never runs.
 
-``pytest --only-backend NAME`` (how ``nox -s tests`` runs every session but NumPy's) runs
-only the tests that touch backend NAME: those whose ``backend`` is NAME, whose id names it
-(``...-jax`` autodiff references, tests/test_dask.py) or that are marked
-``@pytest.mark.backends(NAME, ...)``; the rest, NumPy's, run once, in ``tests(numpy)``.
-``--only-backend cupy,jax,torch`` runs the tests that touch any of them (the GPU run).
-A test that calls :func:`require` for a backend it does not touch by that rule fails where
-the backend is missing, instead of being skipped there and deselected where it is present.
+A test that needs a backend this machine lacks (not installed; CuPy without a usable GPU) is
+**deselected** at collection, not skipped, and the terminal summary says how many, for which
+backend and why (with xdist too, whose own last line counts no deselected test): never
+counted as passed, never a skip.  ``pytest --only-backend NAME[,NAME...]`` (how ``nox -s
+tests`` runs every session but NumPy's; ``nox -s gpu`` runs ``cupy,jax,torch``) first keeps
+only the tests that need or use one of them, whatever other options are given; the rest,
+NumPy's own, run once, in ``tests(numpy)``.  The skips that remain say why (``-ra``): the
+machine's at run time (a GPU usable or not, a torch without some setting) and the few cases
+that do not apply to a backend (:func:`skip_dask_minibatches`).
 
 GPU runs (``PORTNET_TEST_GPU=1``: ``nox -s gpu``, ``benchmarks/gpu_check.py``): CuPy and JAX
 put new arrays on the GPU by themselves; a test run on backend ``torch`` runs with CUDA as
@@ -25,13 +37,17 @@ imports them under ``filterwarnings = error``.
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import dataclasses
+import functools
 import importlib
 import importlib.util
 import os
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 # A second host device for JAX device-placement tests; must be set before JAX is imported.
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
@@ -45,6 +61,7 @@ import numpy as np
 import pytest
 
 from portnet._backend import BACKENDS, Backend, resolve_backend, to_numpy
+from portnet.backends import TABLE
 
 DTYPES = ("float32", "float64")
 GPU_RUN = os.environ.get("PORTNET_TEST_GPU") == "1"
@@ -98,33 +115,105 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-def touches(item: pytest.Item, name: str) -> bool:
-    """Whether test ``item`` touches backend ``name``: its ``backend`` parameter, its id or
-    its ``backends`` mark names it."""
+@functools.cache
+def unavailable(name: str) -> str | None:
+    """Why backend ``name`` cannot run here (not installed; CuPy: no usable GPU), or None."""
+    try:
+        if importlib.util.find_spec(TABLE[name].module.split(".")[0]) is None:
+            return f"backend {name!r} is not installed"
+    except ValueError:  # a module without a spec (a stand-in some test put in sys.modules)
+        return None
+    if name == "cupy":
+        import cupy
+
+        if not cupy.is_available():
+            return "CuPy is installed but cupy.is_available() is False: no usable CUDA device"
+    return None
+
+
+def backends_of(item: pytest.Item) -> tuple[list[tuple[str, ...]], set[str]]:
+    """(what test ``item`` needs, the backends it touches).  What it needs: a list of
+    alternatives, each satisfied where one of its backends can run: its ``backend``
+    parameter and each backend of its ``needs`` marks alone, each ``needs_one_of`` mark's
+    together.  It touches all of these, and its ``backends`` marks' (used where installed,
+    not needed)."""
     callspec = getattr(item, "callspec", None)
-    if callspec is not None and callspec.params.get("backend") == name:
-        return True
-    marked = {b for mark in item.iter_markers("backends") for b in mark.args}
-    return name in marked or name in item.nodeid
+    param = callspec.params.get("backend") if callspec else None
+    needed = [(_library(param),)] if param is not None else []
+    needed += [(b,) for mark in item.iter_markers("needs") for b in mark.args]
+    needed += [tuple(mark.args) for mark in item.iter_markers("needs_one_of")]
+    touched = {b for names in needed for b in names}
+    touched |= {b for mark in item.iter_markers("backends") for b in mark.args}
+    if unknown := sorted(touched - set(BACKENDS)):  # a misspelt name: never deselected quietly
+        raise pytest.UsageError(
+            f"{item.nodeid} names {unknown} in its backend parameter or its needs/needs_one_of/"
+            f"backends marks; backends are {list(BACKENDS)}"
+        )
+    return needed, touched
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    names = config.getoption("only_backend")
-    if names is None:
-        return
-    keep = [item for item in items if any(touches(item, n) for n in names)]
-    config.hook.pytest_deselected(items=[item for item in items if item not in keep])
+    """Select, rather than skip: with ``--only-backend NAMES``, every test that touches
+    none of them is deselected (it does not concern this run); of the rest, every test that
+    needs a backend this machine lacks is deselected too, and counted, by backend, for the
+    summary."""
+    chosen = config.getoption("only_backend")
+    keep, lacking_tests, missing = [], 0, collections.Counter()
+    for item in items:
+        needed, touched = backends_of(item)
+        if chosen is not None and not touched & set(chosen):
+            continue
+        lacking = {names for names in needed if all(unavailable(n) for n in names)}
+        if lacking:
+            lacking_tests += 1
+            missing.update(" or ".join(sorted(names)) for names in lacking)
+        else:
+            keep.append(item)
+    if len(keep) < len(items):
+        kept = set(keep)
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
     items[:] = keep
+    config.stash[_LACKING] = {"tests": lacking_tests, "by_backend": dict(missing)}
 
 
-_RUNNING: list[pytest.Item] = []  # the test being run, for require()
+_LACKING = pytest.StashKey[dict]()
 
 
-@pytest.fixture(autouse=True)
-def _running(request: pytest.FixtureRequest):
-    _RUNNING[:] = [request.node]
-    yield
-    _RUNNING.clear()
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """An xdist worker hands its count to the controller, which collects nothing itself."""
+    config = session.config
+    if hasattr(config, "workeroutput") and _LACKING in config.stash:
+        config.workeroutput["portnet_lacking"] = config.stash[_LACKING]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    """The controller of an xdist run takes the count from its workers (all of which
+    collect the same tests: one's count is the run's)."""
+    said = getattr(node, "workeroutput", {}).get("portnet_lacking")
+    if said is not None:
+        node.config.stash[_LACKING] = said
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    """How many tests were deselected for a backend this machine lacks, which and why
+    (xdist's own last line counts no deselected test)."""
+    lacking = config.stash.get(_LACKING, None)
+    if lacking and lacking["tests"]:
+        said = "; ".join(
+            f"{names} ({_why(names)}): {k}" for names, k in sorted(lacking["by_backend"].items())
+        )
+        terminalreporter.write_line(
+            f"{lacking['tests']} deselected, needing a backend this machine lacks: {said}"
+        )
+
+
+def _why(names: str) -> str:
+    """Why none of ``names`` ("jax or torch") can run here, each said once."""
+    reasons = [unavailable(n) for n in names.split(" or ")]
+    if len(reasons) > 1 and all(r.endswith("is not installed") for r in reasons):
+        return "none of them is installed"
+    return "; ".join(reasons)
 
 
 @pytest.fixture(autouse=True)
@@ -140,36 +229,86 @@ def _torch_on_cuda(request: pytest.FixtureRequest):
         yield
 
 
-def require(name: str) -> None:
-    """Skip (with the reason) unless backend ``name`` can run here."""
-    # missing here and not touched by the test: skipped here, deselected in tests(name)
-    untouched = name != "cupy" and _RUNNING and not touches(_RUNNING[0], name)
-    if untouched and importlib.util.find_spec(name) is None:
-        pytest.fail(
-            f"{_RUNNING[0].nodeid} needs backend {name!r}, but neither takes it as its "
-            f"backend, names it in its id, nor is marked @pytest.mark.backends({name!r}): "
-            f"`pytest --only-backend {name}` (nox -s tests) would never run it"
-        )
-    if name == "cupy":
-        cupy = pytest.importorskip("cupy", reason="CuPy is not installed (no GPU backend here)")
-        if not cupy.is_available():
-            pytest.skip("CuPy is installed but cupy.is_available() is False: no CUDA device")
+def needs(*names: str) -> pytest.MarkDecorator:
+    """``@needs("torch")``: the test runs where these backends can (and with
+    ``--only-backend``, in their sessions), and is deselected elsewhere."""
+    return pytest.mark.needs(*names)
+
+
+def needs_one_of(*names: str) -> pytest.MarkDecorator:
+    """``@needs_one_of("torch", "jax")``: the test runs where at least one of these
+    backends can (and in each one's session), and is deselected where none can."""
+    return pytest.mark.needs_one_of(*names)
+
+
+#: the backend list's read-only NumPy variant: the test runs on "numpy", fed read-only arrays
+READ_ONLY = "numpy_readonly"
+_READ_ONLY_RUN: list[bool] = []  # whether the running test is the variant (one test at a time)
+
+
+def _library(param: str) -> str:
+    return "numpy" if param == READ_ONLY else param
+
+
+@pytest.fixture(params=[*BACKENDS, READ_ONLY])
+def backend(request: pytest.FixtureRequest):
+    """Name of every backend that can run here (the others are deselected, not skipped),
+    and the read-only NumPy variant (ids ``numpy_readonly-...``): backend "numpy", with every
+    NumPy array the test module holds (its data, its configurations' data) and every array
+    ``on("numpy")`` and the ``xp`` fixture make read-only, as in array-api-extra's
+    ``NUMPY_READONLY``: portnet must never write into its caller's arrays."""
+    if request.param != READ_ONLY:
+        yield request.param
         return
-    module = {"array_api_strict": "array_api_strict"}.get(name, name)
-    pytest.importorskip(module, reason=f"backend {name!r} is not installed")
+    frozen = _freeze(vars(request.module).values())
+    _READ_ONLY_RUN.append(True)
+    try:
+        yield "numpy"
+    finally:
+        _READ_ONLY_RUN.clear()
+        for a in frozen:
+            a.flags.writeable = True
 
 
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> str:
-    """Name of every installed backend."""
-    require(request.param)
-    return request.param
+def _freeze(values: Any, depth: int = 0) -> list[np.ndarray]:
+    """The writeable NumPy arrays among ``values`` (and in their tuples, lists and dicts, two
+    levels down) made read-only; returned, to be made writeable again."""
+    frozen = []
+    for v in values:
+        if isinstance(v, np.ndarray) and v.flags.writeable and v.flags.owndata:
+            v.flags.writeable = False
+            frozen.append(v)
+        elif isinstance(v, (tuple, list, dict)) and depth < 2:
+            frozen += _freeze(v.values() if isinstance(v, dict) else v, depth + 1)
+    return frozen
 
 
 @pytest.fixture
 def xp(backend: str):
-    """The array namespace of ``backend``."""
-    return resolve_backend(backend).xp
+    """The array namespace of ``backend`` (the read-only variant's: arrays made read-only)."""
+    namespace = resolve_backend(backend).xp
+    return _ReadOnlyNamespace(namespace) if _READ_ONLY_RUN else namespace
+
+
+class _ReadOnlyNamespace:
+    """array-api-compat's NumPy, every array its functions return made read-only (their
+    ``array_namespace`` is still array-api-compat's NumPy: what portnet makes is writable)."""
+
+    def __init__(self, xp: Any) -> None:
+        self._xp = xp
+
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(self._xp, name)
+        if not callable(found) or isinstance(found, type):
+            return found
+
+        def read_only(*args: Any, **kwargs: Any) -> Any:
+            out = found(*args, **kwargs)
+            if isinstance(out, np.ndarray):
+                out.flags.writeable = False
+            return out
+
+        return read_only
 
 
 @pytest.fixture(params=DTYPES)
@@ -204,7 +343,23 @@ def host(x) -> np.ndarray:
 
 
 def on(backend_name: str, device=None) -> Backend:
-    return resolve_backend(backend_name, device=device)
+    """The backend (in the read-only variant, NumPy's making read-only arrays)."""
+    be = resolve_backend(backend_name, device=device)
+    if _READ_ONLY_RUN and be.name == "numpy":
+        return _ReadOnlyBackend(be.name, be.xp, be.device)
+    return be
+
+
+@dataclasses.dataclass(frozen=True)
+class _ReadOnlyBackend(Backend):
+    """NumPy's backend, whose ``asarray`` gives read-only arrays (the tests' inputs)."""
+
+    def asarray(self, x: Any, dtype: Any = None, *, what: str = "array") -> Any:
+        out = super().asarray(x, dtype, what=what)
+        if isinstance(out, np.ndarray):
+            out = out.view()
+            out.flags.writeable = False
+        return out
 
 
 def importable(name: str) -> bool:

@@ -14,7 +14,7 @@ from portnet import cli, selftest
 from portnet.backends import BACKENDS, TABLE, _table, adapter, name_of
 from portnet.ops import Ops
 
-from .conftest import on
+from .conftest import needs, on
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -76,9 +76,9 @@ def test_each_backend_has_its_adapter(backend):
     assert sys.modules[entry.module] is not None
 
 
+@needs("array_api_strict")
 def test_an_unknown_namespace_runs_the_standard_way():
     """A namespace portnet does not know: the plain Ops and the standard's answers."""
-    pytest.importorskip("array_api_strict")
     import array_api_strict
 
     class Other:  # a namespace of another name, computing with array-api-strict

@@ -13,7 +13,7 @@ import types
 import numpy as np
 import pytest
 
-from .conftest import require
+from .conftest import needs, needs_one_of
 
 
 @pytest.fixture
@@ -23,12 +23,6 @@ def bench_gpu(benchmarks):
 
 def _installed(name):
     return importlib.util.find_spec(name) is not None
-
-
-def _needs_a_stand_in():
-    """The dry run times the GPU libraries' CPU stand-ins: torch's or JAX's CPU device."""
-    if not (_installed("torch") or _installed("jax")):
-        pytest.skip("needs torch or JAX installed: the GPU libraries' stand-ins on the CPU")
 
 
 def test_without_a_gpu_it_times_nothing_and_exits_skipped(bench_gpu, tmp_path, capsys):
@@ -43,12 +37,12 @@ def test_without_a_gpu_it_times_nothing_and_exits_skipped(bench_gpu, tmp_path, c
     assert not (tmp_path / "gpu").exists()
 
 
-@pytest.mark.backends("torch", "jax")
+# the dry run times the GPU libraries' CPU stand-ins: torch's or JAX's CPU device, one at least
+@needs_one_of("torch", "jax")
 def test_the_cpu_dry_run_runs_the_whole_pipeline(bench_gpu, tmp_path, capsys, monkeypatch):
     """``--cpu-dry-run``: every net timed on the CPU with the contenders installed here,
     labelled as a dry run, the goals checked, the report written, and the last sweep batch
     (predicted, here, not to fit in the budget) skipped loudly and recorded."""
-    _needs_a_stand_in()
     last = bench_gpu.TINY_NETS.sweep[-1]
     estimate = bench_gpu.estimate
 
@@ -105,9 +99,8 @@ def test_the_cpu_dry_run_runs_the_whole_pipeline(bench_gpu, tmp_path, capsys, mo
         assert (tmp_path / "bench_gpu-throughput-float32-highest.png").is_file()
 
 
-@pytest.mark.backends("torch", "jax")
+@needs_one_of("torch", "jax")
 def test_a_budget_too_small_for_anything_skips_everything_saying_so(bench_gpu, tmp_path, capsys):
-    _needs_a_stand_in()
     assert bench_gpu.main(["--cpu-dry-run", "--budget", "6", "--out", str(tmp_path)]) == 0
     assert capsys.readouterr().out.count(": SKIPPED, predicted ~") == 6
     report = json.loads((tmp_path / "bench_gpu.json").read_text())
@@ -209,9 +202,8 @@ def test_the_gpu_memory_readers_with_stand_ins(bench_gpu, monkeypatch):
     assert reader.figures()["gpu_peak_mb"] is None
 
 
-@pytest.mark.backends("torch")
+@needs("torch")
 def test_the_torch_tf32_switch_is_put_back(bench_gpu):
-    require("torch")
     import torch
 
     matmul = torch.backends.cuda.matmul
@@ -228,9 +220,8 @@ def test_the_torch_tf32_switch_is_put_back(bench_gpu):
     assert getattr(matmul, attribute) == before
 
 
-@pytest.mark.backends("jax")
+@needs("jax")
 def test_the_jax_precision_switch_is_put_back(bench_gpu):
-    require("jax")
     import jax
 
     before = jax.config.jax_default_matmul_precision
@@ -243,16 +234,12 @@ def test_the_jax_precision_switch_is_put_back(bench_gpu):
 
 @pytest.mark.parametrize(
     ("peer", "backend"),
-    [
-        pytest.param("torch-nn", "torch", marks=pytest.mark.backends("torch")),
-        pytest.param("jax-grad", "jax", marks=pytest.mark.backends("jax")),
-    ],
+    [("torch-nn", "torch"), ("jax-grad", "jax")],  # needed as the test's backend parameter
 )
 @pytest.mark.parametrize("outputs", [10, 1])
 def test_the_peers_and_portnet_agree_on_the_first_loss(bench_gpu, peer, backend, outputs):
     """The same net, data and parameters: the same starting loss (softmax and categorical
     cross-entropy for 10 outputs, sigmoid and binary cross-entropy for 1), and one step on."""
-    require(backend)
     make = bench_gpu.contenders.make
     net = bench_gpu.Net("deep", (12, 16, 16, outputs), 256)
     X, y, params = bench_gpu.problem(net)

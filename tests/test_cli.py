@@ -12,7 +12,7 @@ import pytest
 import portnet
 from portnet.cli import backends_report, main
 
-from .conftest import importable, require
+from .conftest import importable, needs
 
 
 @pytest.fixture(autouse=True)
@@ -53,8 +53,8 @@ def test_train_options(capsys):
     assert "time: " in out
 
 
+@needs("dask")
 def test_train_on_dask_in_chunks(capsys, tmp_path):
-    require("dask")
     argv = ["train", "--backend", "dask", "--chunks", "100", "--iterations", "300"]
     assert main([*argv, "--log-every", "100", "--out", str(tmp_path), "--no-plot"]) == 0
     out = capsys.readouterr().out
@@ -194,6 +194,7 @@ def test_predict_out_must_be_csv_or_npy(capsys, tmp_path):
     assert "--out must be a .csv or .npy file, got 'p.txt'" in capsys.readouterr().err
 
 
+@pytest.mark.backends("array_api_strict", "torch")  # their rows, where installed
 def test_backends_lists_every_backend(capsys):
     assert main(["backends"]) == 0
     out = capsys.readouterr().out

@@ -18,7 +18,7 @@ import portnet
 from portnet._backend import ENV_VAR, gpu_status, resolve_backend
 from portnet.agreement import relative_difference
 
-from .conftest import host, require
+from .conftest import host, needs
 
 X_PLANAR, Y_PLANAR = portnet.datasets.planar()
 
@@ -58,9 +58,9 @@ def test_backend_names_and_namespaces(backend):
     assert "float32" in repr(model)
 
 
+@needs("array_api_strict")
 def test_array_api_strict_device1_stands_in_for_a_gpu():
     """Device("device1") refuses host conversion and device mixing: nothing may leave it."""
-    require("array_api_strict")
     import array_api_strict as xp
 
     device = xp.Device("device1")
@@ -89,8 +89,8 @@ def test_array_api_strict_device1_stands_in_for_a_gpu():
     assert placed.score(X_PLANAR, Y_PLANAR) == placed.score(X, y)
 
 
+@needs("jax")
 def test_jax_second_device():
-    require("jax")
     import jax
 
     if len(jax.devices()) < 2:
@@ -110,10 +110,10 @@ def test_jax_second_device():
     assert on_name.params[0].W.device == device
 
 
+@needs("jax")
 @pytest.mark.parametrize("x64", [True, False], ids=["x64", "no-x64"])
 @pytest.mark.parametrize("source", ["float64", "float32", "int64", "int32", "uint8", "bool"])
 def test_jax_placement_is_jnp_asarrays_and_never_the_callers_memory(source, x64):
-    require("jax")
     import jax
     import jax.numpy as jnp
 
@@ -134,9 +134,8 @@ def test_jax_placement_is_jnp_asarrays_and_never_the_callers_memory(source, x64)
         jax.config.update("jax_enable_x64", True)
 
 
-@pytest.mark.backends("array_api_strict")
+@needs("array_api_strict")
 def test_no_float64_device_falls_back_to_float32():
-    require("array_api_strict")
     import array_api_strict as xp
 
     model = portnet.train(
@@ -153,8 +152,8 @@ def test_no_float64_device_falls_back_to_float32():
         )
 
 
+@needs("jax")
 def test_jax_float64_without_x64_is_an_error_not_float32():
-    require("jax")
     import jax
 
     jax.config.update("jax_enable_x64", False)
@@ -169,9 +168,8 @@ def test_jax_float64_without_x64_is_an_error_not_float32():
         jax.config.update("jax_enable_x64", True)
 
 
-@pytest.mark.backends("array_api_strict")
+@needs("array_api_strict")
 def test_foreign_namespace_input_is_a_clear_error():
-    require("array_api_strict")
     import array_api_strict as xp
 
     model = portnet.train(X_PLANAR, Y_PLANAR, iterations=1)  # NumPy model
@@ -221,9 +219,8 @@ def test_model_to_moves_parameters_and_keeps_predictions(backend, dtype):
     )
 
 
-@pytest.mark.backends("array_api_strict")
+@needs("array_api_strict")
 def test_model_to_dtype_and_device_errors():
-    require("array_api_strict")
     model = portnet.train(X_PLANAR, Y_PLANAR, iterations=10)
     assert str(model.to(dtype="float32").dtype) == "float32"
     on_device = model.to("array_api_strict", "device1")
@@ -239,7 +236,7 @@ HOST_CONVERSIONS = ("__array__", "__bool__", "__complex__", "__dlpack__", "__flo
 HOST_CONVERSIONS += ("__int__", "__iter__")
 
 
-@pytest.mark.backends("array_api_strict")
+@needs("array_api_strict")
 @pytest.mark.parametrize(
     ("options", "reads_per_log_point"),
     [
@@ -255,7 +252,6 @@ def test_no_host_synchronisation_between_log_points(monkeypatch, options, reads_
     (JAX's ``transfer_guard_device_to_host`` cannot show this on CPU: there a device-to-host
     "transfer" is zero-copy and the guard never fires; the next test uses it on a GPU.)
     """
-    require("array_api_strict")
     import array_api_strict as xp
 
     device = xp.Device("device1")
@@ -282,8 +278,8 @@ def test_no_host_synchronisation_between_log_points(monkeypatch, options, reads_
     assert model.history.step == [0, 250, 500, 750, 1000]
 
 
+@needs("jax")
 def test_jax_transfer_guard_on_a_gpu():
-    require("jax")
     import jax
     import jax.numpy as jnp
 
@@ -342,9 +338,8 @@ def test_environment_variable_sets_the_default_backend(backend, monkeypatch):
     assert explicit.backend == "numpy"  # an explicit choice wins over the variable
 
 
-@pytest.mark.backends("torch")
+@needs("torch")
 def test_environment_variable_does_not_override_the_inputs_namespace(monkeypatch):
-    require("torch")
     import torch
 
     monkeypatch.setenv(ENV_VAR, "numpy")
@@ -358,8 +353,8 @@ def test_bad_environment_variable_is_a_clear_error(monkeypatch):
         portnet.train(X_PLANAR, Y_PLANAR, iterations=1)
 
 
+@needs("torch")
 def test_explicit_torch_cuda_without_a_gpu_is_an_error_not_a_cpu_run():
-    require("torch")
     if "torch" in _usable_gpus():
         pytest.skip("torch has a usable CUDA device here")
     with pytest.raises(RuntimeError) as info:
@@ -370,8 +365,8 @@ def test_explicit_torch_cuda_without_a_gpu_is_an_error_not_a_cpu_run():
     assert "PORTNET_BACKEND=numpy" in message
 
 
+@needs("jax")
 def test_explicit_jax_gpu_without_a_gpu_is_an_error_not_a_cpu_run():
-    require("jax")
     if "jax" in _usable_gpus():
         pytest.skip("JAX has a usable GPU here")
     with pytest.raises(RuntimeError, match=r"needs a usable CUDA GPU, but JAX has no GPU platform"):

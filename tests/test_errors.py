@@ -8,7 +8,7 @@ import pytest
 
 import portnet
 
-from .conftest import require
+from .conftest import needs
 
 X, Y = portnet.datasets.planar()  # (400, 2), (400,)
 
@@ -28,7 +28,7 @@ def _regressor():
 
 
 def _strict(*arrays, device=None):
-    require("array_api_strict")
+    """The arrays on array-api-strict (a case using it is marked ``needs("array_api_strict")``)."""
     import array_api_strict as strict
 
     device = None if device is None else strict.Device(device)
@@ -218,22 +218,25 @@ CASES = {
         "params do not fit: expected layer sizes 2-5-1",
     ),
     # -- where the data lives
-    "X and y on two array_api_strict devices": (
+    "X and y on two array_api_strict devices": pytest.param(
         lambda: portnet.train(*_strict(X), *_strict(Y, device="device1")),
         ValueError,
         "X is on device",
+        marks=needs("array_api_strict"),
     ),
-    "X and y of two libraries (array_api_strict, torch)": (
+    "X and y of two libraries (array_api_strict, torch)": pytest.param(
         lambda: portnet.train(*_strict(X), _torch(Y)),
         TypeError,
         "give y in X's array library (or as NumPy)",
+        marks=needs("array_api_strict", "torch"),
     ),
-    "float64 where array_api_strict has none": (
+    "float64 where array_api_strict has none": pytest.param(
         lambda: portnet.train(
             *_strict(X.astype(np.float32), Y, device="no_float64"), dtype="float64"
         ),
         ValueError,
         "float64 is not supported by backend 'array_api_strict'",
+        marks=needs("array_api_strict"),
     ),
     # -- a trained model
     "predict, wrong features": (
@@ -256,10 +259,11 @@ CASES = {
         AttributeError,
         "predict_proba needs a classifier; this model was trained with loss 'squared_error'",
     ),
-    "predict, array_api_strict input to a numpy model": (
+    "predict, array_api_strict input to a numpy model": pytest.param(
         lambda: _model().predict(*_strict(X)),
         TypeError,
         "but the model lives on backend 'numpy'; pass numpy or NumPy arrays",
+        marks=needs("array_api_strict"),
     ),
     # -- the scikit-learn estimators
     "estimator, NaN": (
@@ -276,13 +280,21 @@ CASES = {
 
 
 def _torch(a):
-    require("torch")
+    """The array on torch (a case using it is marked ``needs("torch")``)."""
     import torch
 
     return torch.asarray(a)
 
 
-@pytest.mark.parametrize(("call", "kind", "message"), CASES.values(), ids=CASES.keys())
+def _cases():
+    """CASES as pytest parameters, each with its name as its id (and its marks, for a case
+    written as a ``pytest.param``: those needing a backend)."""
+    for name, case in CASES.items():
+        values, marks = (case.values, case.marks) if hasattr(case, "marks") else (case, ())
+        yield pytest.param(*values, marks=marks, id=name)
+
+
+@pytest.mark.parametrize(("call", "kind", "message"), list(_cases()))
 def test_bad_input_says_what_was_expected_and_what_arrived(call, kind, message):
     with pytest.raises(kind) as caught:
         call()

@@ -17,6 +17,8 @@ import pytest
 import portnet
 from portnet import selftest
 
+from .conftest import needs
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -54,11 +56,10 @@ def test_dry_run_without_a_gpu_skips_the_gpu_steps_saying_why(check, tmp_path, c
     assert printed.rstrip().endswith(summary.rpartition("\n\n")[2].strip())  # printed last
 
 
-@pytest.mark.backends("jax")
+@needs("jax")
 def test_rehearsal_runs_the_gpu_steps_commands_on_the_cpu(check, tmp_path, capsys):
     """``--rehearse``: the commands of the GPU steps as they would run there, on JAX's CPU
     device (their options, outputs and digests checked before the one GPU call)."""
-    pytest.importorskip("jax")
     out = tmp_path / "rehearsal"
     argv = ["--rehearse", "--steps", "cli-jax,agreement,tests", "--workers", "1"]
     assert check.main([*argv, "--out", str(out)]) == 0
@@ -171,9 +172,8 @@ def test_selftest_with_gpu_and_none_here_checks_nothing_and_says_so(capsys, tmp_
     assert json.loads((tmp_path / "s.json").read_text())["verdict"] == "nothing was checked"
 
 
-@pytest.mark.backends("torch")
+@needs("torch")
 def test_selftest_on_the_cpu_passes_and_reports(capsys, monkeypatch):
-    pytest.importorskip("torch")
     monkeypatch.setattr(selftest, "SPEED_M", 256)
     assert selftest.main(["--backends", "torch"]) == 0
     out = capsys.readouterr().out
@@ -183,10 +183,9 @@ def test_selftest_on_the_cpu_passes_and_reports(capsys, monkeypatch):
     assert out.rstrip().endswith("all 2 passed")
 
 
-@pytest.mark.backends("torch")
+@needs("torch")
 def test_selftest_catches_a_read_between_log_points(monkeypatch):
     """A step that reads from the device (as a host sync would) fails the check."""
-    pytest.importorskip("torch")
     original = portnet._loop.advance
 
     def reading(carry, X, Y, **kwargs):

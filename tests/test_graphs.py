@@ -11,7 +11,7 @@ import portnet
 from portnet import _graphs
 from portnet._backend import Backend, gpu_status, resolve_backend
 
-from .conftest import host
+from .conftest import host, needs
 
 X_PLANAR, Y_PLANAR = portnet.datasets.planar()
 OPTIONS = {
@@ -65,22 +65,29 @@ def test_graphs_are_opt_in_and_only_for_cupy_and_torch_on_cuda(monkeypatch):
 
     assert "cupy" in _graphs.RECORDERS
     assert cupy_adapter.ADAPTER.on_gpu(0)  # CuPy's arrays: always on a GPU
-    torch = pytest.importorskip("torch")
+
+
+@needs("torch")
+def test_graphs_are_for_torch_on_cuda_only(monkeypatch):
+    import torch
+
+    monkeypatch.setattr(_graphs, "ENABLED", True)
     cuda = Backend("torch", None, torch.device("cuda", 0))
     assert _graphs.uses_graphs(cuda) == "torch"
     assert _graphs.uses_graphs(Backend("torch", None, torch.device("cpu"))) is None
 
 
 @pytest.mark.parametrize("name", list(OPTIONS))
-@pytest.mark.parametrize(("library", "device"), [("cupy", None), ("torch", "cuda:0")])
+@pytest.mark.parametrize(
+    ("library", "device"),
+    [pytest.param("cupy", None, marks=needs("cupy")),
+     pytest.param("torch", "cuda:0", marks=needs("torch"))],
+)  # fmt: skip
 def test_cuda_graphs_replay_the_eager_steps(library, device, name, monkeypatch):
     """On a GPU: CuPy's stream capture and torch's CUDAGraph give the eager steps' numbers
     (the same kernels on the same inputs; within float32 rounding should a library pick
-    another algorithm while capturing)."""
-    try:
-        reason = gpu_status(library)
-    except ImportError as exc:
-        pytest.skip(str(exc))
+    another algorithm while capturing); torch without a usable GPU: skipped, saying why."""
+    reason = gpu_status(library)
     if reason is not None:
         pytest.skip(f"no usable GPU for {library}: {reason}")
     eager = _train(library, OPTIONS[name], device)

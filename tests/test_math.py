@@ -19,7 +19,7 @@ from array_api_extra.testing import assert_close
 from portnet import activations, losses, network
 from portnet.network import Layer, Network
 
-from .conftest import host, on
+from .conftest import host, needs, on
 
 ACTIVATIONS = tuple(activations.ACTIVATIONS)  # every registered one
 LOSSES = tuple(losses.LOSSES)
@@ -135,13 +135,14 @@ def autodiff_reference(tool: str, activation, loss, depth, l2) -> np.ndarray:
     """d cost / d θ by automatic differentiation of the forward pass, float64."""
     params, X, Y, net = problem(activation, loss, depth, l2)
     if tool == "jax":
-        jax = pytest.importorskip("jax")
+        import jax
         import jax.numpy as jnp
 
         jparams = tuple(Layer(jnp.asarray(W), jnp.asarray(b)) for W, b in params)
         grads = jax.grad(network.cost)(jparams, jnp.asarray(X), jnp.asarray(Y), net)
     else:
-        torch = pytest.importorskip("torch")
+        import torch
+
         tparams = tuple(
             Layer(torch.tensor(W, requires_grad=True), torch.tensor(b, requires_grad=True))
             for W, b in params
@@ -151,10 +152,11 @@ def autodiff_reference(tool: str, activation, loss, depth, l2) -> np.ndarray:
     return flatten(grads)
 
 
-@pytest.mark.parametrize("tool", ["jax", "torch"])
+@pytest.mark.parametrize("tool", [pytest.param(t, marks=needs(t)) for t in ("jax", "torch")])
 @pytest.mark.parametrize(("activation", "loss", "depth", "l2"), CONFIGS)
 def test_gradients_match_autodiff(backend, dtype, tool, activation, loss, depth, l2):
-    pytest.importorskip(tool, reason=f"{tool} (the autodiff reference) is not installed")
+    """Against the autodiff reference (``tool``: needed, so the test runs in its session
+    too)."""
     reference = autodiff_reference(tool, activation, loss, depth, l2)
     params, X, Y, net = problem(activation, loss, depth, l2)
     be = on(backend)

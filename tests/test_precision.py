@@ -19,7 +19,7 @@ from portnet import _precision, cli, network
 from portnet._backend import Backend, resolve_backend
 from portnet.model import placed_precision
 
-from .conftest import require
+from .conftest import needs
 
 X_PLANAR, Y_PLANAR = portnet.datasets.planar()
 
@@ -41,11 +41,10 @@ def test_tf32_off_a_gpu_is_an_error_saying_why(backend):
     assert "precision='highest' (the default)" in message
 
 
-@pytest.mark.backends("torch")
+@needs("torch")
 def test_tf32_with_float64_is_an_error_and_float32_is_taken():
     """On a GPU (a torch CUDA device, whose object needs no GPU to exist), TF32 is a mode of
     float32 products: float64 is refused, float32 accepted."""
-    require("torch")
     import torch
 
     cuda = Backend("torch", resolve_backend("torch").xp, torch.device("cuda", 0))
@@ -55,9 +54,8 @@ def test_tf32_with_float64_is_an_error_and_float32_is_taken():
     assert _precision.check_precision("highest", cuda, torch.float64) == "highest"
 
 
-@pytest.mark.backends("torch")
+@needs("torch")
 def test_nvidia_tf32_override_makes_highest_on_a_gpu_an_error(monkeypatch):
-    require("torch")
     import torch
 
     monkeypatch.setenv("NVIDIA_TF32_OVERRIDE", "1")
@@ -81,10 +79,10 @@ def _precision_seen_by_callbacks(**options) -> list:
     return seen
 
 
+@needs("jax")
 def test_jax_trains_in_highest_precision_scoped_to_portnet():
     """JAX's GPU default is TF32: portnet's computations run under "highest", and the
     caller's setting (here "bfloat16") is back once train returns."""
-    require("jax")
     import jax
 
     assert jax.config.jax_default_matmul_precision is None
@@ -95,10 +93,10 @@ def test_jax_trains_in_highest_precision_scoped_to_portnet():
         assert jax.config.jax_default_matmul_precision == "bfloat16"
 
 
+@needs("jax")
 def test_jax_lowered_step_carries_the_precision():
     """The compiled step's matrix products say HIGHEST inside the scope (TF32: HIGH, what
     "tensorfloat32" lowers to) and DEFAULT outside it: the setting reaches XLA."""
-    require("jax")
     import jax
     import jax.numpy as jnp
 
@@ -125,9 +123,8 @@ def test_jax_lowered_step_carries_the_precision():
 
 
 # -- torch -----------------------------------------------------------------------------------------
-@pytest.mark.backends("torch")
+@needs("torch")
 def test_torch_cpu_products_are_ieee_inside_train_and_put_back_after():
-    require("torch")
     import torch
 
     mkldnn = torch.backends.mkldnn.matmul
@@ -145,7 +142,7 @@ def test_torch_cpu_products_are_ieee_inside_train_and_put_back_after():
         mkldnn.fp32_precision = before
 
 
-@pytest.mark.backends("torch")
+@needs("torch")
 @pytest.mark.parametrize(
     ("user", "precision", "inside"),
     [("none", "highest", "none"), ("tf32", "highest", "ieee"), ("ieee", "tf32", "tf32"),
@@ -155,7 +152,6 @@ def test_torch_cuda_switch_is_set_only_where_it_differs_and_put_back(user, preci
     """torch's CUDA matmul setting (a plain flag: a CPU build reads and writes it too) is
     what the mode asks inside the scope, untouched where it already is, as the user left it
     after; "none" (torch's default: inherit, which is IEEE) counts as IEEE."""
-    require("torch")
     import torch
 
     matmul = torch.backends.cuda.matmul

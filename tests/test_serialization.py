@@ -12,7 +12,7 @@ import pytest
 import portnet
 from portnet.serialization import FORMAT
 
-from .conftest import host, on, require
+from .conftest import host, needs, on
 
 
 @pytest.fixture(scope="module")
@@ -192,9 +192,8 @@ def test_the_file_holds_no_pickles(tmp_path, planar):
     assert meta["trained_on"] == {"backend": "numpy", "device": "cpu"}
 
 
-@pytest.mark.backends("array_api_strict")
+@needs("array_api_strict")
 def test_load_on_a_device(tmp_path, planar):
-    require("array_api_strict")
     import array_api_strict as strict
 
     X, y = planar
@@ -218,8 +217,8 @@ def test_models_pickle_onto_the_same_backend_and_device(backend, planar):
         np.testing.assert_array_equal(host(b), host(b0))
 
 
+@needs("array_api_strict")
 def test_pickle_keeps_an_array_api_strict_device(planar):
-    require("array_api_strict")
     import array_api_strict as strict
 
     X, y = planar

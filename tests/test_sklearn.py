@@ -19,9 +19,10 @@ from sklearn.preprocessing import StandardScaler  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 import portnet  # noqa: E402
+from portnet import BACKENDS  # noqa: E402
 from portnet.sklearn import PortnetClassifier, PortnetRegressor  # noqa: E402
 
-from .conftest import host, on, require  # noqa: E402
+from .conftest import host, needs, on  # noqa: E402
 
 # Small and quick, but enough to pass the checks that test learning (accuracy > 0.83 on
 # blobs, R² > 0.5 on a regression problem).
@@ -32,9 +33,27 @@ def _expected_failures(estimator):
     return {}
 
 
-@parametrize_with_checks(
-    [PortnetClassifier(**QUICK), PortnetRegressor(**QUICK)],
-    expected_failed_checks=_expected_failures,
+def _needing_their_backends(parametrization: pytest.MarkDecorator) -> pytest.MarkDecorator:
+    """scikit-learn's checks, each that puts arrays on a portnet backend besides NumPy
+    (``array_namespace="torch"``, ``X_ns_and_device=NamespaceAndDevice(xp="cupy", ...)``)
+    marked as needing it: deselected where it is missing, run in its session."""
+    argnames, argvalues = parametrization.args
+    params = []
+    for value in argvalues:  # (estimator, check), or a pytest.param of them with its marks
+        given = value if hasattr(value, "marks") else pytest.param(*value)
+        keywords = getattr(given.values[1], "keywords", {})  # the check: a functools.partial
+        named = {n for n in (getattr(v, "xp", v) for v in keywords.values()) if isinstance(n, str)}
+        backends = [n for n in BACKENDS if n != "numpy" and n in named]
+        marks = [*given.marks, *([needs(*backends)] if backends else [])]
+        params.append(pytest.param(*given.values, marks=marks, id=given.id))
+    return pytest.mark.parametrize(argnames, params, **parametrization.kwargs)
+
+
+@_needing_their_backends(
+    parametrize_with_checks(
+        [PortnetClassifier(**QUICK), PortnetRegressor(**QUICK)],
+        expected_failed_checks=_expected_failures,
+    )
 )
 def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)
@@ -158,9 +177,8 @@ def test_arrays_of_every_backend_train_there_and_come_back_there(backend, planar
     assert type(reg.predict(Xb)) is type(Xb)
 
 
-@pytest.mark.backends("array_api_strict")
+@needs("array_api_strict")
 def test_a_device_is_kept_through_fit_and_predict(planar):
-    require("array_api_strict")
     import array_api_strict as strict
 
     X, y = planar

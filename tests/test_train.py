@@ -12,7 +12,7 @@ from portnet import agreement
 from portnet._backend import resolve_backend
 from portnet.agreement import TOLERANCE, flat_params, regression_data, relative_difference
 
-from .conftest import host, require, skip_dask_minibatches
+from .conftest import host, needs, skip_dask_minibatches
 
 X_PLANAR, Y_PLANAR = portnet.datasets.planar()
 
@@ -163,9 +163,10 @@ def test_l2_shrinks_the_weights():
 # -- everything follows the input's namespace and device -------------------------------------------
 # -- errors --------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
-    ("name", "extra"),
-    [("cupy", "cupy"), ("jax", "jax"), ("torch", "torch"), ("array_api_strict", "strict")],
-)
+    ("name", "extra"),  # each made missing: in its own session too, where it is installed
+    [pytest.param(name, extra, marks=pytest.mark.backends(name)) for name, extra in
+     [("cupy", "cupy"), ("jax", "jax"), ("torch", "torch"), ("array_api_strict", "strict")]],
+)  # fmt: skip
 def test_missing_backend_names_the_extra(monkeypatch, name, extra):
     monkeypatch.setitem(sys.modules, name, None)  # makes `import name` fail
     with pytest.raises(ImportError, match=rf"pip install 'portnet\[{extra}\]'"):
@@ -289,8 +290,8 @@ def test_training_loop_gets_x_column_major_only_for_full_batch_numpy_steps(monke
         np.testing.assert_array_equal(X_loop, X)
 
 
+@needs("jax")
 def test_jax_reuses_the_compiled_run_across_train_calls():
-    require("jax")
     from portnet._loop import advance
     from portnet.backends.jax import _jitted_repeat
 
