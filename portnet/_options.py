@@ -11,6 +11,7 @@ dtype, ``chunks`` on Dask, the warm-start parameters' shapes) when it is prepare
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import functools
 import numbers
 import os
@@ -77,6 +78,21 @@ class Options:
     def rule(self) -> Optimizer:
         """The optimiser, with its learning rate (its default where None)."""
         return get_optimizer(self.optimizer, self.learning_rate)
+
+    @classmethod
+    def given(cls, **options: Any) -> Options:
+        """``Options(**options)``, an unknown name an error naming the closest known ones."""
+        unknown = sorted(set(options) - set(NAMES))
+        if unknown:
+            close = {u: difflib.get_close_matches(u, NAMES, n=2) for u in unknown}
+            hints = "; ".join(f"{u!r}: did you mean {' or '.join(map(repr, c))}?" for u, c in
+                              close.items() if c)  # fmt: skip
+            raise InvalidOptionError(
+                f"unknown option{'s' if len(unknown) > 1 else ''} {unknown}"
+                + (f" ({hints})" if hints else "")
+                + f"; train takes {list(NAMES)}"
+            )
+        return cls(**options)
 
     def replace(self, **changes: Any) -> Options:
         """A copy with ``changes`` (checked as new options are)."""

@@ -191,7 +191,7 @@ class Model:
         options.setdefault("precision", self.precision)
         mine = {"params": self.params, "hidden": self.hidden}
         mine.update(activation=self.network.activation, loss=self.network.loss)
-        return fit(X, y, Options(**mine, **options))
+        return fit(X, y, Options.given(**mine, **options))
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the model to one backend-neutral ``.npz`` file (see :func:`portnet.load`).

@@ -1,10 +1,11 @@
-"""Checks for the pieces users write: an activation, a loss, an optimiser.
+"""Checks for the pieces users write: an activation, a loss, an optimiser, a backend's Ops.
 
-    from portnet.testing import check_activation, check_loss, check_optimizer
+    from portnet.testing import check_activation, check_loss, check_ops, check_optimizer
 
     check_activation(my_activation)   # raises AssertionError naming every problem found
     check_loss(my_loss)
     check_optimizer(my_optimizer)
+    check_ops(MyOps(xp))              # a new backend's Ops against the plain one
 
 The course's gradient checking, as a tool: each check runs the piece on every installed
 backend (NumPy, JAX, torch, array-api-strict, Dask; CuPy where a GPU is usable) in float32
@@ -27,7 +28,9 @@ losses and optimisers pass them (``tests/test_testing.py``).
 
 from __future__ import annotations
 
+import functools
 import importlib.util
+import itertools
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -36,12 +39,13 @@ import numpy as np
 
 from ._backend import BACKENDS, Backend, resolve_backend, to_numpy
 from ._trees import tree_leaves as _tree_leaves
-from .activations import Activation
-from .losses import Loss
-from .network import Layer
+from .activations import ACTIVATIONS, Activation, get_activation
+from .losses import LOSSES, Loss, get_loss, softmax
+from .network import Layer, Network, cost_and_gradients
+from .ops import Ops
 from .optimizers import Optimizer, apply_updates
 
-__all__ = ["check_activation", "check_loss", "check_optimizer"]
+__all__ = ["check_activation", "check_loss", "check_ops", "check_optimizer"]
 
 DTYPES = ("float32", "float64")
 #: the pre-activations an activation is checked at: both signs, away from 0 (where ReLU-type
@@ -470,3 +474,123 @@ def _structure(tree: Any) -> Any:
     if isinstance(tree, tuple):
         return (type(tree), tuple(_structure(t) for t in tree))
     return tuple(getattr(tree, "shape", ()))
+
+
+#: the networks an Ops is checked on: no hidden layer, one, and three (two of equal widths: a
+#: run's memory must hold one array per product of a pass, not one per shape)
+OPS_HIDDEN = ((), (4,), (4, 4, 3))
+
+
+def check_ops(ops: Ops, *, dtypes: Sequence[str] = DTYPES, exact: bool = False) -> list[str]:
+    """Check ``ops``, an :class:`portnet.ops.Ops` of a new backend (or a faster one of an
+    existing backend), against the plain Ops of its namespace on the same inputs.
+
+    Two successive training steps (:func:`portnet.network.cost_and_gradients`, the second
+    from other parameters) for every portnet activation × loss × 0, 1 and 3 hidden layers ×
+    L2, in each dtype, and every operation alone (``linear``, ``activate``, ``output``,
+    ``backprop`` through a layer of several units and of one, ``sum_samples``): the plain
+    numbers (bit for bit with ``exact``, else within a few hundred ulp: an Ops may sum in
+    another order), in the input's namespace, dtype and device; the first step's results
+    unchanged by the second (memory an Ops reuses is never handed out); the caller's
+    arrays unchanged (read-only on NumPy).  Returns what was checked; raises
+    ``AssertionError`` listing the problems.
+    """
+    found = _Found(f"ops {type(ops).__name__}")
+    be = _calls(found, "its namespace", lambda: resolve_backend(ops.xp))
+    if be is None:
+        return found.result()
+    for name in dtypes:
+        try:
+            dtype = be.dtype(name)
+        except ValueError:  # float64 where the backend has none (JAX without x64)
+            continue
+        where = f"{be.name} {name}"
+        tolerance = (0.0, 0.0) if exact else _tolerance(name)
+        for activation, loss, hidden in itertools.product(ACTIVATIONS, LOSSES, OPS_HIDDEN):
+            net = Network(get_activation(activation), get_loss(loss), 0.3 if hidden else 0.0)
+            _ops_steps(found, ops, be, dtype, net, hidden, f"{where} {activation}-{loss}-{hidden}",
+                       tolerance)  # fmt: skip
+        _ops_each(found, ops, be, dtype, where, tolerance)
+        found.checked.append(f"{where}: two steps of {len(ACTIVATIONS) * len(LOSSES) * 3} nets")
+    return found.result()
+
+
+def _ops_problem(be: Backend, dtype: Any, net: Network, hidden: tuple[int, ...], seed: int):
+    """X, Y and parameters of a small problem on ``be`` (NumPy: read-only), and their host
+    numbers, in that order."""
+    rng = np.random.default_rng(seed)
+    k = 1 if net.loss.name == "binary_crossentropy" else 3
+    sizes = (3, *hidden, k)
+    host = [rng.standard_normal((9, 3))]
+    if net.loss.name == "squared_error":
+        host.append(rng.standard_normal((9, k)))
+    else:
+        host.append(np.eye(k)[rng.integers(0, k, 9)] if k > 1 else rng.integers(0, 2, (9, 1)) * 1.0)
+    for n_in, n_out in itertools.pairwise(sizes):
+        host += [rng.standard_normal((n_out, n_in)), rng.standard_normal(n_out)]
+    own = _read_only if be.name == "numpy" else np.array
+    placed = [be.asarray(own(a), dtype) for a in host]
+    params = tuple(Layer(placed[i], placed[i + 1]) for i in range(2, len(placed), 2))
+    return placed[0], placed[1], params, host
+
+
+def _leaves(result: tuple[Any, Any]) -> list[Any]:
+    """A step's cost and gradients, as a list of arrays."""
+    return [result[0], *_tree_leaves(result[1])]
+
+
+def _ops_steps(found, ops, be, dtype, net, hidden, where, tolerance) -> None:
+    """Two steps with ``ops`` against the plain Ops; the first's results kept; inputs kept."""
+    first = None
+    for seed in (1, 2):
+        X, Y, params, host = _ops_problem(be, dtype, net, hidden, seed)
+        step = functools.partial(cost_and_gradients, params, X, Y, net)
+        got = _calls(found, where, lambda step=step: step(ops=ops))
+        if got is None or not all(_kept(found, a, X, where) for a in _leaves(got)):
+            return
+        want = _leaves(step(ops=Ops(be.xp)))
+        for i, (g, w) in enumerate(zip(_leaves(got), want, strict=True)):
+            found.close(g, np.asarray(to_numpy(w), dtype=np.float64),
+                        f"{where}, step {seed}: result {i}", rtol=tolerance[0],
+                        atol=tolerance[1])  # fmt: skip
+        for i, (given, h) in enumerate(zip([X, Y, *_tree_leaves(params)], host, strict=True)):
+            unchanged = h.astype(_dtype_name(dtype)).astype(np.float64)
+            found.close(given, unchanged, f"{where}: its input {i} after the step", rtol=0, atol=0)
+        if first is None:
+            first = (got, [np.asarray(to_numpy(a), dtype=np.float64) for a in _leaves(got)])
+    result, copies = first
+    for i, (a, copy) in enumerate(zip(_leaves(result), copies, strict=True)):
+        found.close(a, copy, f"{where}: step 1's result {i}, after step 2", rtol=0, atol=0)
+
+
+def _ops_each(found, ops, be, dtype, where, tolerance) -> None:
+    """Each operation alone against the plain Ops', on fresh copies of the same inputs."""
+    plain, (rtol, atol) = Ops(be.xp), tolerance
+    rng = np.random.default_rng(5)
+    z = be.asarray(Z, dtype)
+
+    def fresh(a: Any) -> Any:
+        return be.xp.asarray(a, copy=True)
+
+    def same(name: str, call: Callable[[Ops], Any]) -> None:
+        got = _calls(found, f"{where}: {name}", lambda: call(ops))
+        if got is not None and _kept(found, got, z, f"{where}: {name}"):
+            want = np.asarray(to_numpy(call(plain)), dtype=np.float64)
+            found.close(got, want, f"{where}: {name}", rtol=rtol, atol=atol)
+
+    W, b = (be.asarray(rng.standard_normal(s), dtype) for s in ((8, 6), (8,)))
+    A = be.asarray(rng.standard_normal((6, 5)), dtype)
+    same("linear", lambda o: o.linear(W, A, b))
+    same("sum_samples", lambda o: o.sum_samples(fresh(z)))
+    for g in (*(get_activation(a) for a in ACTIVATIONS), softmax):
+        same(f"output {g.name}", lambda o, g=g: o.output(g, fresh(z)))
+    for g in (get_activation(a) for a in ACTIVATIONS):
+        same(f"activate {g.name}", lambda o, g=g: o.activate(g, fresh(z)))
+        for n in (3, 1):  # a layer of several units, and of one (an outer product)
+            Wn, dZ = (be.asarray(rng.standard_normal(s), dtype) for s in ((n, 8), (n, 5)))
+
+            def backprop(o: Ops, g=g, Wn=Wn, dZ=dZ) -> Any:
+                Zc = fresh(z)
+                return o.backprop(g, Wn, dZ, Zc, o.activate(g, Zc))
+
+            same(f"backprop {g.name}, {n} unit(s)", backprop)

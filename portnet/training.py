@@ -18,7 +18,7 @@ from .model import Model, fit
 __all__ = ["DivergenceError", "train"]
 
 
-def train(X: Any, y: Any, /, **options: Any) -> Model:
+def train(X: Any, y: Any, **options: Any) -> Model:
     """Train a fully-connected network.
 
     The defaults are the course's shallow network: one tanh hidden layer of 4 units, full-batch
@@ -127,18 +127,21 @@ def train(X: Any, y: Any, /, **options: Any) -> Model:
 
     Raises
     ------
+    InvalidOptionError
+        An unknown option, or one of the wrong type or out of its range (a ``ValueError``
+        and a ``TypeError``), before the data is looked at.
     DivergenceError
         A cost read at a log point is not finite; ``error.model`` is the model at the last
         finite log point.
     """
-    return fit(X, y, Options(**options))
+    return fit(X, y, Options.given(**options))
 
 
 # the options as train's keyword-only parameters, for help() and inspect.signature
 train.__signature__ = inspect.Signature(
     [
-        inspect.Parameter("X", inspect.Parameter.POSITIONAL_ONLY),
-        inspect.Parameter("y", inspect.Parameter.POSITIONAL_ONLY),
+        inspect.Parameter("X", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+        inspect.Parameter("y", inspect.Parameter.POSITIONAL_OR_KEYWORD),
         *(
             inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default)
             for f in dataclasses.fields(Options)

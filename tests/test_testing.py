@@ -11,9 +11,10 @@ import pytest
 from portnet import activations, losses, optimizers, testing
 from portnet.activations import Activation
 from portnet.losses import Loss
+from portnet.ops import Ops
 from portnet.optimizers import Optimizer, SGDState
 
-from .conftest import needs_one_of
+from .conftest import needs_one_of, on
 
 # the checks run on every installed backend: each session checks its own beside NumPy's
 EVERY_BACKEND = pytest.mark.backends("jax", "torch", "array_api_strict", "dask")
@@ -160,3 +161,63 @@ def test_an_optimizer_with_a_python_number_in_its_state_is_caught():
     counting = Optimizer("python-count", init, update, optimizers.constant(0.1))
     text = _problems(testing.check_optimizer, counting, backends=["numpy"])
     assert "numpy float32: step 1: returned a builtins.int, not an array of the input's" in text
+
+
+# -- check_ops: a backend's Ops against the plain one -----------------------------------------
+@pytest.mark.parametrize("run", [False, True], ids=["stateless", "run"])
+@pytest.mark.parametrize("backend", ["numpy", "cupy", "torch"])  # those with an Ops of their own
+def test_portnets_own_ops_pass(backend, run):
+    ops = on(backend).ops(run=run)
+    checked = testing.check_ops(ops)
+    assert checked == [
+        f"{backend} float32: two steps of 45 nets",
+        f"{backend} float64: two steps of 45 nets",
+    ]
+
+
+def test_check_ops_holds_an_ops_to_the_plain_numbers_bit_for_bit_when_asked():
+    """NumPy's Ops sums over samples as a product (its stated difference): within the
+    default tolerance, not bit for bit."""
+    from portnet.backends.numpy import NumpyOps
+
+    text = _problems(testing.check_ops, NumpyOps(np_xp()), exact=True)
+    assert "(rtol 0e+00, atol 0e+00)" in text
+
+
+def np_xp():
+    return aac.array_namespace(np.empty(0))
+
+
+class _WrongSum(Ops):
+    def sum_samples(self, dZ):
+        return self.xp.sum(dZ, axis=1) * 1.001
+
+
+class _WritesW(Ops):
+    def linear(self, W, A, b):
+        W *= 1.0  # the caller's parameters
+        return super().linear(W, A, b)
+
+
+def _reusing_ops():
+    from portnet.backends.numpy import NumpyOps
+
+    class Reusing(NumpyOps):  # every product into the first workspace array of its shape
+        def product(self, a, b):
+            self._slot = 0
+            return super().product(a, b)
+
+    return Reusing(np_xp(), workspace=True)
+
+
+@pytest.mark.parametrize(
+    ("make", "said"),
+    [
+        (lambda: _WrongSum(np_xp()), "step 1: result 2:"),
+        (lambda: _WritesW(np_xp()), "raised ValueError: output array is read-only"),
+        (_reusing_ops, "(4, 4, 3), step 1: result 1:"),
+    ],
+    ids=["a-wrong-sum", "a-write-into-the-parameters", "memory-reused-within-a-pass"],
+)
+def test_check_ops_catches_a_broken_ops(make, said):
+    assert said in _problems(testing.check_ops, make())

@@ -3,8 +3,8 @@ layer shared by the libraries whose arrays can be written in place (NumPy, CuPy,
 
 :class:`InPlaceOps` gives the very numbers of :class:`portnet.ops.Ops` — each result is
 made by the same operations in the same order, only written where it lands — except where
-a library's own subclass states otherwise (NumPy's and CuPy's sum over samples as a
-product; torch's CPU tanh).  What it does:
+stated: a single unit's backpropagation (below), NumPy's and CuPy's sum over samples as a
+product, torch's products and CPU tanh (their classes).  What it does:
 
 - **writes in place** into arrays it made itself in the current pass (a product, a
   pre-activation, a hidden activation it computed) and into nothing else: never into the
@@ -13,8 +13,9 @@ product; torch's CPU tanh).  What it does:
   that write their result into the pre-activation or the dead activation; any other
   activation through its ``forward`` and ``derivative``, the product ``dA ∘ g'`` written
   into ``dA``;
-- never makes the outer product ``dA = Wᵀ·dZ`` of a single-unit layer whole: it is made
-  block by block, beside the derivative;
+- never makes the outer product ``dA = Wᵀ·dZ`` of a single-unit layer (tanh, ReLU, leaky
+  ReLU): ``(g'·dZ)·Wᵀ`` is written into the dead activation (within 4 ulp of the plain
+  ``(Wᵀ·dZ)·g'``, bit for bit for ReLU);
 - with ``workspace=True`` (a training run's Ops), writes each pass's products into arrays
   kept from one pass to the next (:meth:`InPlaceOps.begin` starts a pass): a large array
   made afresh each step costs fresh pages from the operating system every time;
@@ -35,6 +36,8 @@ Array = Any
 
 __all__ = ["InPlaceOps"]
 
+#: the activations whose backpropagation through a single unit never makes the outer product
+OUTER = ("tanh", "relu", "leaky_relu")
 #: results up to this size are computed whole: blocks gained nothing measurable below it
 #: (docs/speed-notes.md)
 WHOLE_BYTES = 16 * 1024 * 1024
@@ -114,7 +117,7 @@ class InPlaceOps(Ops):
     def backprop(self, g: Activation, W: Array, dZ: Array, Z: Array, A: Array) -> Array:
         if builtin(g) == "identity":
             return self.product(W.T, dZ)  # dA ∘ 1
-        if W.shape[0] == 1 and builtin(g):  # dA = Wᵀ·dZ, an outer product: never made whole
+        if W.shape[0] == 1 and builtin(g) in OUTER:  # dA = Wᵀ·dZ, an outer product: never made
             return self.in_blocks(self._backprop_outer(g), W.T, dZ, Z, A, into=3)
         dA = self.product(W.T, dZ)  # (k, m), ours
         return self.in_blocks(self._backprop(g), dA, Z, A, into=0)
@@ -130,15 +133,26 @@ class InPlaceOps(Ops):
         return run
 
     def _backprop_outer(self, g: Activation) -> Any:
-        """``(col, row, Z, A) -> (col·row) ∘ g'(Z)`` for portnet's own activations (``A`` is
-        then this pass's own), the outer product made here for a block, the result written
-        into the derivative's memory (``A``'s, or a new array copied into ``A`` by
-        :meth:`in_blocks`)."""
+        """``(col, row, Z, A) -> (g'(Z)·row)·col`` for tanh, ReLU and leaky ReLU, in ``A``'s
+        memory: the outer product ``col·row`` (a single unit's ``Wᵀ·dZ``) is never made.
+        The plain ``(col·row)·g'`` multiplies the same three numbers in another order:
+        within 4 ulp of it (bit for bit where ``g'`` is 0 or 1: ReLU)."""
+        if builtin(g) == "tanh":
+
+            def run(col: Array, row: Array, Z: Array, A: Array) -> Array:
+                A *= A
+                A -= 1  # a² − 1 = −(1 − a²) exactly
+                A *= -row  # (1 − a²)·row, exactly: the signs' roundings mirror each other
+                A *= col
+                return A
+
+            return run
         derivative = self._derivative_(g)
 
         def run(col: Array, row: Array, Z: Array, A: Array) -> Array:
             d = derivative(Z, A)
-            d *= col * row  # g'·(col·row): the plain (col·row)·g', multiplication commutes
+            d *= row
+            d *= col
             return d
 
         return run

@@ -33,8 +33,9 @@ class TorchOps(InPlaceOps):
     """torch's operations (:class:`portnet.backends._inplace.InPlaceOps`), and:
 
     - layers laid out samples-first in memory (the transpose of a row-major ``(m, n)``
-      array: torch's steps ran 1.05–1.10× slower on row-major ``(n, m)`` layers), products
-      made as ``(Bᵀ @ Aᵀ)ᵀ`` by ``torch.matmul`` itself;
+      array, which torch runs faster: docs/speed-notes.md), products made as
+      ``(Bᵀ @ Aᵀ)ᵀ`` by ``torch.matmul`` itself: the same sums as the plain ``A @ B``, which
+      BLAS may add in another order (within ``k·ε·Σ|a·b|``);
     - elementwise chains in blocks of :data:`BLOCK_BYTES` on the CPU (whole on a GPU);
     - bounds as ``clamp`` (array-api-compat's ``maximum``/``minimum`` of a Python number make
       a tensor of it every call);
