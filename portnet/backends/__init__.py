@@ -34,14 +34,22 @@ def require(name: str) -> Any:
         ) from exc
 
 
-@functools.cache
 def adapter(name: str | None) -> Adapter:
     """The adapter of backend ``name`` (its library imported: ImportError naming the extra if
-    missing); the standard's for None (a namespace portnet does not know)."""
+    missing, asked every time: a library can go missing, as tests make it); the standard's
+    for None (a namespace portnet does not know)."""
     if name is None:
-        return Adapter()
+        return _STANDARD
     require(name)
-    return importlib.import_module(f"{__name__}.{TABLE[name].adapter}").ADAPTER
+    return _module(TABLE[name].adapter).ADAPTER
+
+
+_STANDARD = Adapter()
+
+
+@functools.cache
+def _module(adapter: str) -> Any:
+    return importlib.import_module(f"{__name__}.{adapter}")
 
 
 def name_of(xp: Any) -> str | None:
