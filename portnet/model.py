@@ -1,9 +1,11 @@
-"""The :class:`Model` that :func:`portnet.train` returns: parameters in, predictions out.
+"""The :class:`Model` that :func:`portnet.train` returns: parameters in, predictions out;
+:func:`load`, and :func:`fit`, the training pipeline behind :func:`portnet.train` and
+:meth:`Model.fit` (options made, run prepared, loop run, model made).
 
 Predictions follow the input: computed in ``X``'s namespace and on its device (the
 parameters follow it there), NumPy out for NumPy in.  The equations live in
 :mod:`portnet.network`, label handling in :mod:`portnet._targets`, backend specifics in
-:mod:`portnet._backend`.
+:mod:`portnet.backends`.
 """
 
 from __future__ import annotations
