@@ -69,7 +69,8 @@ class Options:
     resume: str | os.PathLike[str] | None = None
 
     def __post_init__(self) -> None:
-        checked = {**_model_options(self), **_run_options(self), **_file_options(self)}
+        run = _run_options(self)
+        checked = {**_model_options(self), **run, **_file_options(self, run["log_every"])}
         for name, value in checked.items():
             object.__setattr__(self, name, value)
         self.rule  # noqa: B018  (the optimiser and its learning rate, checked now)
@@ -148,14 +149,14 @@ def _run_options(o: Options) -> dict[str, Any]:
     }
 
 
-def _file_options(o: Options) -> dict[str, Any]:
-    """Checkpoints: every ``checkpoint_every`` updates, a multiple of ``log_every``."""
+def _file_options(o: Options, log_every: int) -> dict[str, Any]:
+    """Checkpoints: every ``checkpoint_every`` updates, a multiple of ``log_every`` (checked)."""
     every = o.checkpoint_every
     if every is not None:
         every = integer("checkpoint_every", every)
-        if every % integer("log_every", o.log_every):
+        if every % log_every:
             raise InvalidOptionError(
-                f"checkpoint_every must be a multiple of log_every ({o.log_every}), got {every}"
+                f"checkpoint_every must be a multiple of log_every ({log_every}), got {every}"
             )
     return {"checkpoint_every": every}
 

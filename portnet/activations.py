@@ -164,9 +164,10 @@ def get_activation(activation: str | Activation, **options: float) -> Activation
 
 def builtin(g: Activation) -> str | None:
     """``g``'s registry name if ``g`` is portnet's own activation of that name and options
-    (a faster :class:`portnet.ops.Ops` knows how to run those), else None."""
+    (the same functions: a faster :class:`portnet.ops.Ops` knows how to run those, a model
+    file can name it), else None."""
     make = ACTIVATIONS.get(g.name)
     try:
-        return g.name if make is not None and make(**dict(g.options)) is g else None
+        return g.name if make is not None and make(**dict(g.options)) == g else None
     except (TypeError, ValueError):
         return None

@@ -82,9 +82,8 @@ def forward(
     A = ops.begin(X)  # A_0 = Xᵀ: (n_0, m)
     cache = []
     for l, (W, b) in enumerate(params, start=1):
-        Z = ops.linear(
-            W, A, b
-        )  # Z_l = W_l·A_{l-1} + b_l: (n_l, n_{l-1}) @ (n_{l-1}, m) -> (n_l, m)
+        # Z_l = W_l·A_{l-1} + b_l: (n_l, n_{l-1}) @ (n_{l-1}, m) + (n_l, 1) -> (n_l, m)
+        Z = ops.linear(W, A, b)
         cache.append((A, Z))
         if l < len(params):
             A = ops.activate(net.activation, Z)  # A_l = g(Z_l): (n_l, m)

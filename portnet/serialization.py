@@ -32,7 +32,7 @@ from ._history import History
 from ._precision import PRECISIONS, placed_precision
 from ._targets import Targets
 from ._version import __version__
-from .activations import ACTIVATIONS, get_activation
+from .activations import ACTIVATIONS, builtin, get_activation
 from .losses import LOSSES, get_loss
 from .network import Network
 
@@ -72,11 +72,7 @@ def dump(model: Any) -> dict[str, np.ndarray]:
     """A :class:`portnet.Model` as NumPy arrays (what a file holds; also what a pickle holds)."""
     net = model.network
     activation = net.activation
-    try:
-        named = get_activation(activation.name, **dict(activation.options))
-    except (TypeError, ValueError):
-        named = None
-    if named != activation:
+    if builtin(activation) is None:
         raise ValueError(
             f"cannot save a model with a custom activation ({activation.name!r}); "
             f"only the named ones can be stored: {sorted(ACTIVATIONS)}"

@@ -164,14 +164,11 @@ class InPlaceOps(Ops):
         if kind == "tanh":
             return _tanh_derivative_
         if kind == "relu":
-            return lambda Z, A: self._cast(self.positive_(A), A)
+            return lambda Z, A: self.positive_(A)
         if kind == "leaky_relu":
             slope = dict(g.options)["slope"]
-            return lambda Z, A: _leaky_from_positive_(self._cast(self.positive_(A), A), slope)
+            return lambda Z, A: _leaky_from_positive_(self.positive_(A), slope)
         return g.derivative
-
-    def _cast(self, mask: Array, like: Array) -> Array:
-        return mask if mask.dtype == like.dtype else self.xp.astype(mask, like.dtype)
 
     # -- memory ----------------------------------------------------------------------------------
     def product(self, a: Array, b: Array) -> Array:

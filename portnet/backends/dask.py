@@ -20,7 +20,7 @@ import dask.threaded
 import numpy as np
 
 from .. import network
-from .._backend import to_numpy
+from .._backend import _is_array, to_numpy
 from .._trees import tree_map
 from . import ops_for
 from ._adapter import Adapter
@@ -76,10 +76,6 @@ class DaskAdapter(Adapter):
 
     def read(self, x: Array) -> float:
         return float(compute(x)) if aac.is_dask_array(x) else float(x)
-
-
-def _is_array(x: Any) -> bool:
-    return aac.is_array_api_obj(x) and not isinstance(x, (int, float, complex, bool))
 
 
 def options(collections: tuple[Any, ...]) -> dict[str, Any]:
