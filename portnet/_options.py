@@ -18,6 +18,7 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from . import serialization
 from ._checks import InvalidOptionError, choice, integer, real
 from ._precision import DEFAULT as DEFAULT_PRECISION
 from ._precision import PRECISIONS
@@ -150,7 +151,9 @@ def _run_options(o: Options) -> dict[str, Any]:
 
 
 def _file_options(o: Options, log_every: int) -> dict[str, Any]:
-    """Checkpoints: every ``checkpoint_every`` updates, a multiple of ``log_every`` (checked)."""
+    """Checkpoints: every ``checkpoint_every`` updates, a multiple of ``log_every`` (checked);
+    before training, that ``checkpoint`` can be written and ``resume`` read (an ``OSError``
+    saying why not: :func:`portnet.serialization.check_writable`, ``check_readable``)."""
     every = o.checkpoint_every
     if every is not None:
         every = integer("checkpoint_every", every)
@@ -158,6 +161,14 @@ def _file_options(o: Options, log_every: int) -> dict[str, Any]:
             raise InvalidOptionError(
                 f"checkpoint_every must be a multiple of log_every ({log_every}), got {every}"
             )
+    for name in ("checkpoint", "resume"):
+        value = getattr(o, name)
+        if value is not None and not isinstance(value, str | os.PathLike):
+            raise InvalidOptionError(f"{name} must be a file path, got {value!r}")
+    if o.checkpoint is not None:
+        serialization.check_writable(o.checkpoint, "checkpoint")
+    if o.resume is not None:
+        serialization.check_readable(o.resume, action="resume from")
     return {"checkpoint_every": every}
 
 

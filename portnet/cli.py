@@ -11,16 +11,19 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
+import re
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from . import datafiles, datasets, plots
+from . import datafiles, datasets, plots, serialization
 from ._backend import BACKENDS, gpu_status, resolve_backend, to_numpy
 from ._options import NAMES as OPTION_NAMES
 from ._options import Options
@@ -74,54 +77,79 @@ def _train_parser(commands: Any) -> None:
         description="Train a network; report the cost, the training accuracy and the time; "
         "write the model and plots. Defaults: the course's 2-4-1 tanh network on the planar "
         "flower, NumPy.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     tr.add_argument(
         "--data",
         default="planar",
         help=f"a built-in data set ({', '.join(datasets.NAMES)}) or a .csv/.npy/.npz file "
-        "(one sample per row, the label in the last column; .npz: arrays X and y)",
+        "(one sample per row, the label in the last column; .npz: arrays X and y; "
+        "default: %(default)s)",
     )
-    tr.add_argument("--label", default=None, help="label column of a .csv/.npy (name or index)")
-    tr.add_argument("--hidden", type=_hidden, default=(4,), help="hidden widths, e.g. 20,7,5")
-    tr.add_argument("--activation", choices=sorted(ACTIVATIONS), default="tanh")
-    tr.add_argument("--optimizer", choices=list(OPTIMIZERS), default="sgd")
+    tr.add_argument(
+        "--label", help="label column of a .csv/.npy, by name or index (default: the last column)"
+    )
+    tr.add_argument(
+        "--hidden",
+        type=_hidden,
+        default=(4,),
+        help="hidden widths, e.g. 20,7,5; none: logistic regression (default: 4)",
+    )
+    tr.add_argument(
+        "--activation",
+        choices=sorted(ACTIVATIONS),
+        default="tanh",
+        help="hidden activation (default: %(default)s)",
+    )
+    tr.add_argument(
+        "--optimizer", choices=list(OPTIMIZERS), default="sgd", help="default: %(default)s"
+    )
     tr.add_argument(
         "--learning-rate",
         type=float,
-        default=None,
         help="default: " + ", ".join(f"{k} {v}" for k, v in DEFAULT_LEARNING_RATES.items()),
     )
     steps = tr.add_mutually_exclusive_group()
-    steps.add_argument("--iterations", type=int, default=None, help="updates (default 10000)")
-    steps.add_argument("--epochs", type=int, default=None, help="passes over the data")
-    tr.add_argument("--batch-size", type=int, default=None, help="default: the full batch")
+    steps.add_argument("--iterations", type=int, help="updates (default: 10000)")
+    steps.add_argument("--epochs", type=int, help="passes over the data, instead of --iterations")
+    tr.add_argument("--batch-size", type=int, help="samples per update (default: all of them)")
+    tr.add_argument("--chunks", type=int, help="Dask: rows per chunk (default: Dask's choice)")
+    tr.add_argument("--l2", type=float, default=0.0, help="L2 strength λ (default: %(default)s)")
     tr.add_argument(
-        "--chunks", type=int, default=None, help="Dask: rows per chunk (default: dask's choice)"
+        "--init",
+        choices=("auto", *INITIALIZERS),
+        default="auto",
+        help="initialiser (default: auto: he for ReLU and leaky ReLU, else glorot)",
     )
-    tr.add_argument("--l2", type=float, default=0.0, help="L2 strength λ")
-    tr.add_argument("--init", choices=("auto", *INITIALIZERS), default="auto")
-    tr.add_argument("--seed", type=int, default=0, help="initialiser seed")
-    tr.add_argument("--backend", choices=BACKENDS, default="numpy")
-    tr.add_argument("--device", default=None, help="e.g. cpu:1 (JAX), cuda:0 (torch)")
-    tr.add_argument("--dtype", choices=("float32", "float64"), default=None)
+    tr.add_argument("--seed", type=int, default=0, help="initialiser seed (default: %(default)s)")
+    tr.add_argument("--backend", choices=BACKENDS, default="numpy", help="default: %(default)s")
+    tr.add_argument("--device", help="e.g. cpu:1 (JAX), cuda:0 (torch) (default: the backend's)")
+    tr.add_argument(
+        "--dtype",
+        choices=("float32", "float64"),
+        help="default: float32 on JAX, else the data's (float64)",
+    )
     tr.add_argument(
         "--precision",
         choices=PRECISIONS,
         default=DEFAULT_PRECISION,
-        help="float32 matrix products: highest (IEEE float32) or tf32 (CUDA GPUs)",
+        help="float32 matrix products: highest (IEEE float32) or tf32 (CUDA GPUs) "
+        "(default: %(default)s)",
     )
-    tr.add_argument("--log-every", type=int, default=1000, help="print the cost every N steps")
+    tr.add_argument(
+        "--log-every",
+        type=int,
+        default=1000,
+        help="print the cost every N steps (default: %(default)s)",
+    )
     tr.add_argument(
         "--out",
         type=Path,
         default=Path("portnet-out"),
-        help="folder for model.npz, cost.png and boundary.png",
+        help="folder for model.npz, cost.png and boundary.png (default: %(default)s)",
     )
     tr.add_argument(
         "--plot",
         action=argparse.BooleanOptionalAction,
-        default=None,
         help="write the plots (default: when matplotlib is installed)",
     )
     tr.add_argument("--quiet", action="store_true", help="print nothing but errors")
@@ -134,23 +162,27 @@ def _predict_parser(commands: Any) -> None:
         description="Predict with a model written by `portnet train` (or Model.save). DATA is "
         "a .csv/.npy/.npz file laid out as for training; a label column, if present, is left "
         "out and the score printed to stderr.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     pr.add_argument("model", type=Path, help="a model file (.npz)")
     pr.add_argument("data", type=Path, help="a .csv/.npy/.npz file of samples")
-    pr.add_argument("--label", default=None, help="label column of a .csv/.npy (name or index)")
+    pr.add_argument(
+        "--label",
+        help="label column of a .csv/.npy, by name or index "
+        "(default: the last column, if the file has one more than the features)",
+    )
     pr.add_argument("--proba", action="store_true", help="class probabilities instead")
-    pr.add_argument("--out", type=Path, default=None, help=".csv or .npy file (default: stdout)")
-    pr.add_argument("--backend", choices=BACKENDS, default="numpy")
-    pr.add_argument("--device", default=None, help="e.g. cpu:1 (JAX), cuda:0 (torch)")
+    pr.add_argument("--out", type=Path, help=".csv or .npy file (default: stdout)")
+    pr.add_argument("--backend", choices=BACKENDS, default="numpy", help="default: %(default)s")
+    pr.add_argument("--device", help="e.g. cpu:1 (JAX), cuda:0 (torch) (default: the backend's)")
 
 
-def _read_training_data(args: argparse.Namespace) -> tuple[str, Any, Any]:
+def _read_training_data(args: argparse.Namespace) -> tuple[str, Any, Any, Any]:
+    """The data's name, X, y and its column names (None where not known)."""
     if args.data in datasets.NAMES:
         if args.label is not None:
             raise ValueError("--label is for data files; built-in data sets have their labels")
         X, y = datasets.load(args.data)
-        return args.data, X, y
+        return args.data, X, y, None
     if Path(args.data).suffix not in datafiles.SUFFIXES:
         raise ValueError(
             f"--data must be a built-in data set ({', '.join(datasets.NAMES)}) or a "
@@ -159,14 +191,29 @@ def _read_training_data(args: argparse.Namespace) -> tuple[str, Any, Any]:
     X, y = datafiles.read(args.data, label=args.label)
     if y is None:
         raise ValueError(f"{args.data} holds no labels: an .npz for training needs an array 'y'")
-    return args.data, X, y
+    return args.data, X, y, None  # datafiles.read does not give a CSV header's names (yet)
+
+
+def _say(quiet: bool) -> Any:
+    """``print`` to stdout, or nothing with ``--quiet``; a closed stdout (``| head``) stops
+    the printing, not the work."""
+
+    def say(*parts: Any) -> None:
+        if quiet:
+            return
+        try:
+            print(*parts, flush=True)
+        except BrokenPipeError:
+            _drop_stdout()
+
+    return say
 
 
 class _Progress:
     """Training progress: a tqdm bar (when installed) and the course's cost lines."""
 
     def __init__(self, total: int | None, quiet: bool) -> None:
-        self.quiet, self.bar, self.done = quiet, None, 0
+        self.quiet, self.bar, self.done, self.say = quiet, None, 0, _say(quiet)
         if quiet:
             return
         try:
@@ -181,16 +228,36 @@ class _Progress:
             return
         line = f"Cost after iteration {step}: {cost:.6f}"
         if self.bar is None:
-            print(line)
+            self.say(line)
             return
         self.bar.update(step - self.done)
         self.done = step
         self.bar.set_postfix(cost=f"{cost:.4f}")
-        self.bar.write(line, file=sys.stdout)
+        try:
+            self.bar.write(line, file=sys.stdout)
+        except BrokenPipeError:
+            _drop_stdout()
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+def _options(args: argparse.Namespace) -> Options:
+    """The run's options from the command line, checked (before anything is trained)."""
+    given = {name: getattr(args, name) for name in OPTION_NAMES if hasattr(args, name)}
+    if args.backend == "jax" and args.dtype is None:
+        given["dtype"] = "float32"  # JAX's own default: float64 needs its x64 mode
+    return Options(**given)
+
+
+def _check_out(args: argparse.Namespace) -> None:
+    """Before training: the files can be written in ``--out`` (a folder, made if missing)."""
+    files = {"model.npz": "the model (--out)"}
+    if args.plot is not False:
+        files.update({"cost.png": "the cost plot (--out)", "boundary.png": "the plot (--out)"})
+    for name, what in files.items():
+        serialization.check_writable(args.out / name, what, make_folder=True)
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -198,9 +265,11 @@ def _train(args: argparse.Namespace) -> int:
         import jax  # the command owns its process: float64 asked for explicitly turns on x64
 
         jax.config.update("jax_enable_x64", True)
-    name, X, y = _read_training_data(args)
-    say = (lambda *a: None) if args.quiet else print
+    name, X, y, features = _read_training_data(args)
+    say = _say(args.quiet)
     say(f"data: {name} ({X.shape[0]} samples, {X.shape[1]} features)")
+    options = _options(args)
+    _check_out(args)
     if args.plot:
         plots._pyplot()  # --plot without matplotlib: say so before training, not after
     if args.epochs is not None:  # each epoch is ceil(m / batch) updates
@@ -208,41 +277,98 @@ def _train(args: argparse.Namespace) -> int:
         total = args.epochs * -(-X.shape[0] // max(batch, 1))
     else:
         total = 10_000 if args.iterations is None else args.iterations
-    progress = _Progress(total, args.quiet)
     start = time.perf_counter()
+    with _compiling(args.backend) as compiling:
+        model, status = _fit(X, y, options, _Progress(total, args.quiet))
+    seconds = time.perf_counter() - start
+    if model is None:
+        return status
+    say(f"model: {model}")
+    say(f"training {'accuracy' if model.is_classifier else 'R²'}: {model.score(X, y):.4f}")
+    spent = "" if compiling is None else f", of which {sum(compiling):.2f} s compiling"
+    say(f"time: {seconds:.2f} s for {model.n_steps} iterations{spent}")
+    say("wrote: " + ", ".join(map(str, _write(args, model, X, y, features))))
+    return status
+
+
+def _fit(X: Any, y: Any, options: Options, progress: _Progress) -> tuple[Any, int]:
+    """The trained model and the exit status: 0; 1 diverged (the last finite model);
+    130 interrupted (the model trained so far)."""
     try:
-        given = {name: getattr(args, name) for name in OPTION_NAMES if hasattr(args, name)}
-        model, status = fit(X, y, Options(**given, callbacks=[progress])), 0
+        model, status = fit(X, y, options.replace(callbacks=[progress])), 0
     except DivergenceError as exc:  # keep the last finite model, then report the error
         model, status = exc.model, 1
-        print(f"portnet: error: {exc}", file=sys.stderr)
+        print(f"portnet: error: {_message(exc)}", file=sys.stderr)
     finally:
         progress.close()
-    seconds = time.perf_counter() - start
     if model.stop_reason == "interrupted":
         status = 130
         print(
             f"portnet: interrupted at iteration {model.n_steps}; the model trained so far is kept",
             file=sys.stderr,
         )
-    say(f"model: {model}")
-    say(f"training {'accuracy' if model.is_classifier else 'R²'}: {model.score(X, y):.4f}")
-    say(f"time: {seconds:.2f} s for {model.n_steps} iterations")
+    return model, status
+
+
+def _write(args: argparse.Namespace, model: Any, X: Any, y: Any, features: Any) -> list[Path]:
+    """The model and (matplotlib) the plots, in ``--out``; the paths written."""
     args.out.mkdir(parents=True, exist_ok=True)
     written = [model.save(args.out / "model.npz")]
     if args.plot is not False and plots.available():
         written.append(plots.cost_curve(model, args.out / "cost.png"))
         if X.shape[1] == 2 and model.is_classifier:
-            written.append(plots.decision_boundary(model, X, y, args.out / "boundary.png"))
-    say("wrote: " + ", ".join(map(str, written)))
-    return status
+            written.append(
+                plots.decision_boundary(
+                    model, X, y, args.out / "boundary.png", feature_names=features
+                )
+            )
+    return written
+
+
+@contextlib.contextmanager
+def _compiling(backend: str) -> Iterator[list[float] | None]:
+    """The seconds JAX spends tracing, lowering and compiling in the block, as JAX itself
+    measures them (``jax.monitoring``); None on other backends (nothing compiles) and on a
+    JAX too old to stop listening."""
+    if backend != "jax":
+        yield None
+        return
+    from jax import monitoring
+
+    stop = getattr(monitoring, "unregister_event_duration_listener", None)
+    if stop is None:
+        yield None
+        return
+    spent: list[float] = []
+
+    def listen(event: str, seconds: float, **kwargs: Any) -> None:
+        if event.startswith("/jax/core/compile/"):
+            spent.append(seconds)
+
+    monitoring.register_event_duration_secs_listener(listen)
+    try:
+        yield spent
+    finally:
+        stop(listen)
 
 
 def _predict(args: argparse.Namespace) -> int:
+    if args.backend == "jax":
+        import jax  # the command owns its process: a float64 model is run as saved
+
+        jax.config.update("jax_enable_x64", True)
     model = load(args.model, backend=args.backend, device=args.device)
     X, y = datafiles.read(args.data, label=args.label, n_features=model.n_features_in_)
-    out = model.predict_proba(X) if args.proba else model.predict(X)
-    out = np.asarray(to_numpy(out))
+    if args.out is not None:
+        if args.out.suffix not in (".csv", ".npy"):
+            raise ValueError(f"--out must be a .csv or .npy file, got {str(args.out)!r}")
+        serialization.check_writable(args.out, "the predictions (--out)")
+    if args.proba and not model.is_classifier:
+        raise ValueError(
+            f"--proba needs a classifier; {args.model} is a regression model "
+            f"(loss {model.network.loss.name!r})"
+        )
+    out = np.asarray(to_numpy(model.predict_proba(X) if args.proba else model.predict(X)))
     if y is not None:
         what = "accuracy" if model.is_classifier else "R²"
         print(f"{what} on {args.data}: {model.score(X, y):.4f}", file=sys.stderr)
@@ -251,12 +377,7 @@ def _predict(args: argparse.Namespace) -> int:
         return 0
     rows = out[:, None] if out.ndim == 1 else out
     fmt = "%s" if rows.dtype.kind in "USOiub" else "%.8g"
-    if args.out is None:
-        np.savetxt(sys.stdout, rows, fmt=fmt, delimiter=",")
-    elif args.out.suffix == ".csv":
-        np.savetxt(args.out, rows, fmt=fmt, delimiter=",")
-    else:
-        raise ValueError(f"--out must be a .csv or .npy file, got {str(args.out)!r}")
+    np.savetxt(sys.stdout if args.out is None else args.out, rows, fmt=fmt, delimiter=",")
     return 0
 
 
@@ -315,18 +436,64 @@ def _backends(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``portnet`` with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
-    parser = _parser()
-    args = parser.parse_args(argv)
+    """Run ``portnet`` with ``argv`` (default ``sys.argv[1:]``); return the exit code.
+
+    Every failure is one line ``portnet: error: ...`` on stderr, never a traceback. Exit
+    codes: 0 done; 1 training diverged (the last finite model is written); 2 any other error
+    (bad options or data, files that cannot be read or written; usage errors from argparse
+    too); 130 Ctrl-C (``train`` writes the model trained so far); 141 stdout closed early
+    (``portnet predict ... | head``: nothing more is printed, as for a command the pipe's
+    end stopped).
+    """
+    args = _parser().parse_args(argv)
     command = {"train": _train, "predict": _predict, "backends": _backends}[args.command]
     try:
-        return command(args)
-    except (ValueError, TypeError, ImportError, FileNotFoundError, RuntimeError) as exc:
-        print(f"portnet: error: {exc}", file=sys.stderr)
-        return 2
+        status = command(args)
+        sys.stdout.flush()  # a closed pipe found here, not at exit
+    except BrokenPipeError:
+        _drop_stdout()
+        return 141
     except KeyboardInterrupt:
         print("portnet: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # the contract: a message, never a traceback
+        print(f"portnet: error: {_message(exc)}", file=sys.stderr)
+        return 2
+    return status
+
+
+#: errors the command expects (bad input, files, missing extras); any other is a bug
+_EXPECTED = (ValueError, TypeError, OSError, ImportError, RuntimeError, ArithmeticError)
+
+
+def _message(exc: Exception) -> str:
+    """``exc`` as the command says it: its options as flags (``--dtype float32`` for
+    ``dtype='float32'``), an OS error with its file, an unexpected error as one."""
+    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        return f"{exc.filename}: {exc.strerror.lower()}"
+    text = _FLAG.sub(_as_flag, str(exc)) or type(exc).__name__
+    if not isinstance(exc, _EXPECTED):
+        text = f"unexpected {type(exc).__name__}: {text} (a bug in portnet: please report it)"
+    return text
+
+
+#: ``name='value'`` in a message written for Python callers
+_FLAG = re.compile(r"\b([a-z_]+)='([^']*)'")
+
+
+def _as_flag(match: re.Match[str]) -> str:
+    name, value = match.groups()
+    return f"--{name.replace('_', '-')} {value}" if name in OPTION_NAMES else match[0]
+
+
+def _drop_stdout() -> None:
+    """Point stdout at the null device (Python's advice for a closed pipe, signal module
+    docs): what is still buffered, and the interpreter's last flush, go nowhere quietly."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real stdout (e.g. captured in tests)
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -200,7 +200,10 @@ class Model:
 
         Parameters, label values and metadata (architecture, activation, loss, dtype,
         history, portnet version) are stored as NumPy arrays and JSON, never pickled; the
-        file is written under a temporary name and renamed into place.
+        file is written under a hidden name and renamed into place, with the mode a plain
+        ``open(path, "w")`` gives. Where it cannot be written, an ``OSError`` names ``path``
+        and says why: ``FileNotFoundError`` (no such folder), ``IsADirectoryError``
+        (``path`` is a folder), ``NotADirectoryError``, ``PermissionError`` (read-only).
         """
         return serialization.save(self, path)
 
@@ -341,10 +344,12 @@ def load(
 
     Raises
     ------
-    FileNotFoundError
-        No such file.
+    OSError
+        The file cannot be read: ``FileNotFoundError`` (no such file),
+        ``PermissionError`` (not readable by this user), ``IsADirectoryError``, ...
     ValueError
-        Not a portnet model file, a damaged one, or one written in a newer format.
+        Not a portnet model file (the message says what it is: a ``.npy`` array, a pickle or
+        joblib file, text, ...), a damaged one, or one written in a newer format.
     """
     arrays = serialization.read(path)
     parts = serialization.model_parts(

@@ -114,10 +114,13 @@ def train(X: Any, y: Any, **options: Any) -> Model:
     checkpoint, checkpoint_every : path, int, optional
         Write the parameters, the optimiser state, the step, the mini-batch shuffling state
         and the history to ``checkpoint`` (atomically: written beside it and renamed) every
-        ``checkpoint_every`` updates (default ``log_every``; a multiple of it).
+        ``checkpoint_every`` updates (default ``log_every``; a multiple of it). A folder
+        that is missing or not writable, or a ``checkpoint`` that is a folder, is an
+        ``OSError`` before training (as :meth:`Model.save` raises).
     resume : path, optional
         Continue from such a checkpoint to ``iterations``, with the same data and options:
         the result is that of the uninterrupted run (the stopping rules' patience restarts).
+        A file that cannot be read is an ``OSError`` before training.
 
     Returns
     -------
