@@ -32,7 +32,7 @@ from .backends import TABLE
 from .init import INITIALIZERS
 from .model import fit, load
 from .optimizers import DEFAULT_LEARNING_RATES, OPTIMIZERS
-from .training import DivergenceError
+from .training import DivergenceError, TrainingInterrupted
 
 __all__ = ["main"]
 
@@ -216,15 +216,15 @@ def _train(args: argparse.Namespace) -> int:
     except DivergenceError as exc:  # keep the last finite model, then report the error
         model, status = exc.model, 1
         print(f"portnet: error: {exc}", file=sys.stderr)
+    except TrainingInterrupted as exc:  # Ctrl-C: keep the model trained so far, exit 130
+        model, status = exc.model, 130
+        print(
+            f"portnet: interrupted at iteration {exc.step}; the model trained so far is kept",
+            file=sys.stderr,
+        )
     finally:
         progress.close()
     seconds = time.perf_counter() - start
-    if model.stop_reason == "interrupted":
-        status = 130
-        print(
-            f"portnet: interrupted at iteration {model.n_steps}; the model trained so far is kept",
-            file=sys.stderr,
-        )
     say(f"model: {model}")
     say(f"training {'accuracy' if model.is_classifier else 'R²'}: {model.score(X, y):.4f}")
     say(f"time: {seconds:.2f} s for {model.n_steps} iterations")
