@@ -13,7 +13,7 @@ from ._history import History
 from ._version import __version__
 from .model import Model, load
 from .network import Layer, Network
-from .training import DivergenceError, train
+from .training import DivergenceError, TrainingInterrupted, train
 
 __all__ = [
     "BACKENDS",
@@ -23,6 +23,7 @@ __all__ = [
     "Layer",
     "Model",
     "Network",
+    "TrainingInterrupted",
     "__version__",
     "activations",
     "datasets",

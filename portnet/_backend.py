@@ -197,6 +197,11 @@ class Backend:
         on JAX, allowed under its transfer guard)."""
         return self.adapter.read(x)
 
+    def wait(self, tree: Any) -> None:
+        """Return when the arrays of ``tree`` are computed (JAX, CUDA: work runs on after
+        the call that dispatched it returns)."""
+        self.adapter.wait(tree)
+
 
 def _float_name(dtype: Any) -> str | None:
     if dtype is None:

@@ -15,6 +15,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from . import checkpoints, network
 from ._history import History
 from ._namespace import array_namespace
@@ -26,7 +28,14 @@ from .optimizers import Optimizer, train_step
 
 Array = Any
 
-__all__ = ["DivergenceError", "Loop", "advance", "advance_batch"]
+__all__ = [
+    "DIVERGENCE_GROWTH",
+    "DivergenceError",
+    "Loop",
+    "TrainingInterrupted",
+    "advance",
+    "advance_batch",
+]
 
 
 class DivergenceError(FloatingPointError):
@@ -39,6 +48,27 @@ class DivergenceError(FloatingPointError):
     model : Model
         The model at the last log point whose cost was finite (its ``n_steps`` says which),
         with the history up to and including the bad cost; nothing trained is lost.
+    """
+
+    def __init__(self, message: str, *, step: int, model: Any) -> None:
+        super().__init__(message)
+        self.step = step
+        self.model = model
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or a ``KeyboardInterrupt`` raised in a callback) stopped training.
+
+    A ``KeyboardInterrupt``: it stops the caller too (a loop of ``train`` calls,
+    ``cross_val_score``, ``GridSearchCV``), and ``except Exception`` does not catch it.
+
+    Attributes
+    ----------
+    step : int
+        The updates made when it stopped.
+    model : Model
+        The model trained so far (``stop_reason="interrupted"``, ``n_steps`` = ``step``), its
+        history up to the last log point; nothing trained is lost.
     """
 
     def __init__(self, message: str, *, step: int, model: Any) -> None:
@@ -101,16 +131,23 @@ class Stopper:
         return self.waited >= self.patience
 
 
+#: a cost this many times its starting value (or this many units, when it started below 1)
+#: is divergence, finite or not: a run that has grown by orders of magnitude has left the
+#: course's descent, and what it would return is useless
+DIVERGENCE_GROWTH = 1000.0
+
+
 @dataclasses.dataclass
 class Loop:
     """A training run from ``run`` with ``options``; ``make_model(theta, **info)`` makes the
     models it hands out (to callbacks, checkpoints, a :class:`DivergenceError`, its caller).
 
     State, changed by the loop alone: ``history`` (the log points), ``steps`` (updates
-    made when it stopped), ``current`` (the latest parameters known whole and their step:
-    what Ctrl-C keeps), ``last_finite`` (the last log point with a finite cost: what a
-    divergence keeps), ``stopper`` (the stopping rule's record), ``order`` (the sample order
-    of a resumed epoch).
+    made when it stopped), ``started`` (the starting parameters and step), ``current`` (the
+    latest parameters known whole and their step: what Ctrl-C keeps), ``dispatched`` (the
+    latest parameters asked of the device: what Ctrl-C waits for), ``last_finite`` (the last
+    log point within the divergence rule: what a divergence keeps), ``stopper`` (the
+    stopping rule's record), ``order`` (the sample order of a resumed epoch).
     """
 
     run: Prepared
@@ -118,7 +155,10 @@ class Loop:
     make_model: Callable[..., Any]
     history: History = dataclasses.field(default_factory=History)
     steps: int = 0
+    started: tuple[Params, int] | None = None
     current: tuple[Params, int] | None = None
+    dispatched: Params | None = None
+    record: dict[str, Any] | None = None
     last_finite: tuple[Params, int] | None = None
     stopper: Stopper | None = None
     order: Any = None
@@ -132,15 +172,19 @@ class Loop:
         self._validation_loss = self.run.be.compile(network.cost, net=net._replace(l2=0.0), ops=ops)
 
     def train(self) -> Any:
-        """Run to the end (or to a stop) and return the model; Ctrl-C returns the model
-        trained so far, ``stop_reason="interrupted"``."""
+        """Run to the end (or to a stop) and return the model; Ctrl-C raises
+        :class:`TrainingInterrupted` holding the model trained so far."""
         theta, state, start = self._start()
-        self.current = (theta, start)
+        self.started = self.current = (theta, start)
         try:
             with scope(self.run.be, self.run.precision):
                 theta, reason = self._run(theta, state, start)
-        except KeyboardInterrupt:  # Ctrl-C: keep what was trained, with its history
-            (theta, self.steps), reason = self.current, "interrupted"
+        except KeyboardInterrupt:  # Ctrl-C: keep what was trained, and stop the caller too
+            raise self._interrupted() from None
+        return self._model(theta, reason)
+
+    def _model(self, theta: Params, reason: str | None) -> Any:
+        """The model the run ends with (with ``early_stopping``, the best one it saw)."""
         best_step = None
         if self.options.early_stopping and self.stopper.best_params is not None:
             theta, best_step = self.stopper.best_params, self.stopper.best_step
@@ -148,6 +192,22 @@ class Loop:
             theta, history=self.history, n_steps=self.steps, stop_reason=reason,
             best_step=best_step,
         )  # fmt: skip
+
+    def _interrupted(self) -> TrainingInterrupted:
+        """The interrupt to raise: the latest parameters, once the device has computed them
+        (JAX runs dispatched steps on: waited for here, not by the next call); pressed again
+        while waiting, the last log point's."""
+        theta, self.steps = self.current
+        try:
+            self.run.be.wait((self.dispatched, theta))
+        except KeyboardInterrupt:
+            theta, self.steps = self.last_finite or self.started
+        return TrainingInterrupted(
+            f"training interrupted at iteration {self.steps}; the exception's .model holds the "
+            "model trained so far",
+            step=self.steps,
+            model=self._model(theta, "interrupted"),
+        )
 
     def _start(self) -> tuple[Params, Any, int]:
         """The starting parameters, optimiser state and step: the run's, or a checkpoint's
@@ -158,6 +218,8 @@ class Loop:
         found = checkpoints.read(
             self.options.resume, run.be, run.dtype, rule.init(run.theta), run.theta
         )
+        self.record = checkpoints.describe(run, rule)
+        checkpoints.check_same_run(self.options.resume, found, self.record, run.iterations)
         self.history = found.history.copy()
         run.shuffling.bit_generator.state = found.rng
         self.order = found.order
@@ -194,6 +256,7 @@ class Loop:
             before = theta
             n = min(every, run.iterations - i)
             (theta, state), J = repeat((theta, state), run.X, run.Y, n=n)
+            self.dispatched = theta  # JAX: maybe still running
             reason = self._log(i, before, run.be.read(J))  # J: the cost at `before`
             self.current = (theta, i + n)
             self._checkpoint(i + n, theta, state, None)
@@ -231,7 +294,8 @@ class Loop:
         """Record a log point; return why to stop, if training should stop here."""
         self.history.step.append(step)
         self.history.cost.append(J)
-        if not math.isfinite(J):
+        limit = DIVERGENCE_GROWTH * max(self.history.cost[0], 1.0)
+        if not math.isfinite(J) or limit < J:
             self._diverged(step, J)
         self.last_finite = (theta, step)
         watched = J
@@ -246,26 +310,56 @@ class Loop:
         if self.stopper is not None and self.stopper.update(step, watched, theta):
             reason = "early_stopping" if self.run.validation is not None else "tol"
         for callback in self.options.callbacks:
-            if callback(step, J, self.snapshot(theta, n_steps=step)) is False:
+            said = callback(step, J, self.snapshot(theta, n_steps=step))
+            if isinstance(said, (bool, np.bool_)) and not said:  # False, NumPy's False_
                 reason = reason or "callback"
         return None if final else reason
 
     def _diverged(self, step: int, J: float) -> None:
-        # the last finite log point's parameters; at the first log point, the starting ones
-        theta, good = self.last_finite if self.last_finite is not None else self.current
-        before = (
-            f"; it was {self.history.cost[-2]:.6g} at iteration {good}"
-            if self.last_finite is not None
-            else " (the first log point: the starting parameters already overflow)"
-        )
-        rate = self.options.rule.learning_rate
-        rate = f" (now {rate.options[0][1]:g})" if rate.name == "constant" else ""
-        raise DivergenceError(
-            f"training diverged: the cost is {J} at iteration {step}{before}. Try a smaller "
-            f"learning_rate{rate}; the error's .model holds the parameters of iteration "
-            f"{good}",
-            step=step,
-            model=self.snapshot(theta, n_steps=good, stop_reason="diverged"),
+        """Raise :class:`DivergenceError` keeping the last log point within the rule (at the
+        first log point, before any update, the starting parameters and the actual cause)."""
+        if self.last_finite is None:
+            theta, good = self.started
+            message = self._cannot_start(step, J)
+        else:
+            theta, good = self.last_finite
+            start, before = self.history.cost[0], self.history.cost[-2]
+            grew = f"the cost is {J:.6g} at iteration {step}"
+            if math.isfinite(J):
+                grew += f", more than {DIVERGENCE_GROWTH:g} times its starting {start:.6g}"
+            rate = self.options.rule.learning_rate
+            rate = f" (now {rate.options[0][1]:g})" if rate.name == "constant" else ""
+            message = (
+                f"training diverged: {grew}; it was {before:.6g} at "
+                f"iteration {good}. Try a smaller learning_rate{rate}; the error's .model holds "
+                f"the parameters of iteration {good}"
+            )
+        model = self.snapshot(theta, n_steps=good, stop_reason="diverged")
+        raise DivergenceError(message, step=step, model=model)
+
+    def _cannot_start(self, step: int, J: float) -> str:
+        """Why the cost of the starting parameters is not finite (no update made: not the
+        learning rate): non-finite parameters, or numbers too large for the dtype."""
+        run, xp = self.run, self.run.be.xp
+        largest = lambda a: run.be.read(xp.max(xp.abs(a)))  # noqa: E731
+        given = "the checkpoint" if self.options.resume is not None else "params="
+        weights = [p for layer in self.started[0] for p in layer]
+        if not all(math.isfinite(largest(p)) for p in weights):
+            return (
+                f"training cannot start: the starting parameters (from {given}) hold NaN or "
+                f"infinite values, so the cost is {J} at iteration {step}, before any update"
+            )
+        sizes = ", ".join(
+            f"largest |{name}| {value:.3g}"
+            for name, value in (("W", max(map(largest, weights))), ("X", largest(run.X)),
+                                ("y", largest(run.Y)))
+        )  # fmt: skip
+        dtype = str(getattr(run.dtype, "name", run.dtype)).rpartition(".")[2]
+        wider = ", or dtype='float64'" if dtype == "float32" else ""
+        return (
+            f"training cannot start: the cost of the starting parameters is {J} at iteration "
+            f"{step}, before any update (the learning rate is not the cause): the numbers "
+            f"overflow {dtype} ({sizes}). Scale the data (e.g. standardise X and y){wider}"
         )
 
     def _checkpoint(self, step: int, theta: Params, state: Any, order: Any) -> None:
@@ -273,7 +367,9 @@ class Loop:
         if path is None or step % (every or self.options.log_every):
             return
         model = self.snapshot(theta, n_steps=step)
-        checkpoints.write(path, model, state, self.run.shuffling, order)
+        if self.record is None:  # what the run is, for a resume to match: made once
+            self.record = checkpoints.describe(self.run, self.options.rule)
+        checkpoints.write(path, model, state, self.run.shuffling, order, run=self.record)
 
     def snapshot(self, theta: Params, **info: Any) -> Any:
         """A model with a copy of the history so far (which training goes on appending to)."""

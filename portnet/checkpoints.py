@@ -3,11 +3,15 @@ optimiser state, the shuffling generator's state and the current epoch's sample 
 
 ``train(..., checkpoint=path)`` writes one every ``checkpoint_every`` updates (atomically:
 beside ``path``, then renamed); ``train(..., resume=path)`` continues from it to the result
-of the uninterrupted run.
+of the uninterrupted run.  A checkpoint records what its run was (:func:`describe`: the
+data, dtype, optimiser, learning rate, L2, batch size, validation split); a resume that is
+not the same run, or that asks for fewer iterations than the checkpoint has made, is refused
+(:func:`check_same_run`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -20,7 +24,7 @@ from ._backend import to_numpy
 from ._history import History
 from ._trees import tree_leaves, tree_map
 
-__all__ = ["Checkpoint", "read", "write"]
+__all__ = ["Checkpoint", "check_same_run", "describe", "read", "write"]
 
 
 class Checkpoint(NamedTuple):
@@ -32,17 +36,28 @@ class Checkpoint(NamedTuple):
     history: History
     rng: dict[str, Any]  # the shuffling generator's bit_generator.state
     order: np.ndarray | None  # the current epoch's sample order (mid-epoch)
+    run: dict[str, Any] | None  # what the run was (:func:`describe`); None in older files
 
 
-def write(path: str | os.PathLike[str], model: Any, state: Any, shuffling: Any, order: Any) -> Path:
+def write(
+    path: str | os.PathLike[str],
+    model: Any,
+    state: Any,
+    shuffling: Any,
+    order: Any,
+    *,
+    run: dict[str, Any] | None = None,
+) -> Path:
     """The model (as :meth:`portnet.Model.save` writes it), its optimiser state, the
-    shuffling generator's state and the current epoch's sample order, written atomically."""
+    shuffling generator's state, the current epoch's sample order and what the run is
+    (``run``, from :func:`describe`), written atomically."""
     arrays = serialization.dump(model)
     for j, leaf in enumerate(tree_leaves(state)):
         arrays[f"state{j}"] = to_numpy(leaf)
     if order is not None:
         arrays["order"] = np.asarray(order)
-    arrays["checkpoint"] = np.asarray(json.dumps({"rng": shuffling.bit_generator.state}))
+    meta = {"rng": shuffling.bit_generator.state, "run": run}
+    arrays["checkpoint"] = np.asarray(json.dumps(meta))
     return serialization.write(path, arrays)
 
 
@@ -65,7 +80,100 @@ def read(
         raise ValueError(f"{path} holds the state of another optimiser than this one")
     leaves = (be.asarray(arrays[f"state{j}"], model["dtype"]) for j in range(n))
     state = tree_map(lambda _: next(leaves), template)  # template's structure, in order
-    rng = json.loads(str(arrays["checkpoint"]))["rng"]
+    meta = json.loads(str(arrays["checkpoint"]))
     return Checkpoint(
-        model["params"], state, model["n_steps"], model["history"], rng, arrays.get("order")
-    )
+        model["params"], state, model["n_steps"], model["history"], meta["rng"],
+        arrays.get("order"), meta.get("run"),
+    )  # fmt: skip
+
+
+def describe(run: Any, rule: Any) -> dict[str, Any]:
+    """What a training run is, as a resume must match it: its data (shape and a digest of
+    the numbers as trained on), dtype, optimiser, learning rate, L2, batch size and
+    validation split (``run``: a :class:`portnet._prepare.Prepared`; ``rule``: its
+    optimiser)."""
+    schedule = rule.learning_rate
+    validation = None if run.validation is None else [_digest(a) for a in run.validation]
+    return {
+        "data": [list(run.X.shape), _digest(run.X), _digest(run.Y)],
+        "validation": validation,
+        "dtype": str(getattr(run.dtype, "name", run.dtype)).rpartition(".")[2],
+        "optimizer": rule.name,
+        "learning_rate": [schedule.name, [[k, v] for k, v in schedule.options]],
+        "l2": run.net.l2,
+        "batch_size": run.batch,
+    }
+
+
+def _digest(a: Any) -> str:
+    """A digest of the numbers of ``a`` (one copy to the host): equal data, equal digests,
+    whichever backend holds it."""
+    host = np.ascontiguousarray(to_numpy(a))
+    return hashlib.blake2b(host.tobytes(), digest_size=16).hexdigest()
+
+
+#: how a mismatch of each part of :func:`describe` is named
+_PARTS = {
+    "data": "the data (X and y)",
+    "validation": "the validation split (early_stopping, validation_fraction, seed)",
+    "dtype": "dtype",
+    "optimizer": "optimizer",
+    "learning_rate": "learning_rate",
+    "l2": "l2",
+    "batch_size": "batch_size",
+}
+
+
+_DIGESTS = ("data", "validation")
+
+
+def check_same_run(
+    path: str | os.PathLike[str], found: Checkpoint, run: dict[str, Any], iterations: int
+) -> None:
+    """ValueError unless the checkpoint ``found`` at ``path`` was written by the run ``run``
+    (:func:`describe`) and that run has not gone past ``iterations``."""
+    if found.n_steps > iterations:
+        raise ValueError(
+            f"cannot resume from {path}: it is at iteration {found.n_steps}, past "
+            f"iterations={iterations}; ask for at least {found.n_steps} iterations, or load "
+            "the model it holds with portnet.load"
+        )
+    if found.run is None:  # written before checkpoints recorded their run: nothing to check
+        return
+    # in another dtype the numbers differ bit for bit: the dtype is the difference to name
+    other_dtype = run["dtype"] != found.run.get("dtype")
+    differ = [
+        _difference(key, mine, found.run.get(key))
+        for key, mine in json.loads(json.dumps(run)).items()  # as JSON stores it
+        if mine != found.run.get(key) and not (key in _DIGESTS and other_dtype)
+    ]
+    if differ:
+        raise ValueError(
+            f"cannot resume from {path}: this run is not the one that wrote it, it differs in "
+            + "; ".join(differ)
+            + ". A resume continues the same run; to train on from its parameters with other "
+            "data or options, pass params=portnet.load(path).params instead"
+        )
+
+
+def _difference(key: str, mine: Any, theirs: Any) -> str:
+    """How this run's part ``key`` differs from the checkpoint's, in words."""
+    if key == "data" and theirs is not None and mine[0] == theirs[0]:
+        return f"{_PARTS[key]} (other values, same shape {tuple(mine[0])})"
+    if key == "validation" and mine is not None and theirs is not None:
+        return f"{_PARTS[key]} (another split of the samples)"
+    return f"{_PARTS[key]} ({_show(key, mine)}; the checkpoint's: {_show(key, theirs)})"
+
+
+def _show(key: str, value: Any) -> str:
+    if value is None:
+        return "none"
+    if key == "data":
+        return f"{value[0][0]} samples × {value[0][1]} features"
+    if key == "learning_rate":
+        name, options = value
+        shown = ", ".join(f"{k}={v:g}" for k, v in options)
+        return f"{options[0][1]:g}" if name == "constant" else f"{name}({shown})"
+    if key == "validation":
+        return "a held-out split"
+    return str(value)

@@ -35,7 +35,7 @@ from .backends import TABLE
 from .init import INITIALIZERS
 from .model import fit, load
 from .optimizers import DEFAULT_LEARNING_RATES, OPTIMIZERS
-from .training import DivergenceError
+from .training import DivergenceError, TrainingInterrupted
 
 __all__ = ["main"]
 
@@ -299,14 +299,12 @@ def _fit(X: Any, y: Any, options: Options, progress: _Progress) -> tuple[Any, in
     except DivergenceError as exc:  # keep the last finite model, then report the error
         model, status = exc.model, 1
         print(f"portnet: error: {_message(exc)}", file=sys.stderr)
+    except TrainingInterrupted as exc:  # Ctrl-C: keep the model trained so far, exit 130
+        model, status = exc.model, 130
+        kept = "the model trained so far is kept" if model is not None else "nothing to keep"
+        print(f"portnet: interrupted at iteration {exc.step}; {kept}", file=sys.stderr)
     finally:
         progress.close()
-    if model.stop_reason == "interrupted":
-        status = 130
-        print(
-            f"portnet: interrupted at iteration {model.n_steps}; the model trained so far is kept",
-            file=sys.stderr,
-        )
     return model, status
 
 

@@ -61,7 +61,8 @@ class Model:
         Updates made in training.
     stop_reason : str or None
         Why training ended before ``iterations``: "tol", "early_stopping", "callback",
-        "interrupted" (Ctrl-C), or "diverged" (the model a DivergenceError keeps).
+        "interrupted" (the model a TrainingInterrupted carries), or "diverged" (the model a
+        DivergenceError keeps).
     best_step : int or None
         With ``early_stopping``: the step whose parameters were kept (best validation loss).
     """

@@ -11,11 +11,11 @@ import dataclasses
 import inspect
 from typing import Any
 
-from ._loop import DivergenceError
+from ._loop import DivergenceError, TrainingInterrupted
 from ._options import Options
 from .model import Model, fit
 
-__all__ = ["DivergenceError", "train"]
+__all__ = ["DivergenceError", "TrainingInterrupted", "train"]
 
 
 def train(X: Any, y: Any, **options: Any) -> Model:
@@ -120,13 +120,14 @@ def train(X: Any, y: Any, **options: Any) -> Model:
     resume : path, optional
         Continue from such a checkpoint to ``iterations``, with the same data and options:
         the result is that of the uninterrupted run (the stopping rules' patience restarts).
+        The checkpoint records its run; other data, dtype, optimizer, learning rate, l2,
+        batch size or validation split, or fewer ``iterations`` than it has made, is a
+        ``ValueError`` (to go on with other settings, pass its ``params`` instead).
         A file that cannot be read is an ``OSError`` before training.
 
     Returns
     -------
     Model
-        Ctrl-C (``KeyboardInterrupt``) during training returns the model trained so far,
-        with ``stop_reason="interrupted"``.
 
     Raises
     ------
@@ -134,8 +135,14 @@ def train(X: Any, y: Any, **options: Any) -> Model:
         An unknown option, or one of the wrong type or out of its range (a ``ValueError``
         and a ``TypeError``), before the data is looked at.
     DivergenceError
-        A cost read at a log point is not finite; ``error.model`` is the model at the last
-        finite log point.
+        A cost read at a log point is not finite, or is more than 1000 times the run's
+        starting cost (1000 when that is below 1); ``error.model`` is the model at the last
+        log point before. Where the starting parameters' cost already is not finite, the
+        message names the cause (non-finite parameters, numbers too large for the dtype).
+    TrainingInterrupted
+        Ctrl-C (or ``KeyboardInterrupt`` raised in a callback): a ``KeyboardInterrupt``,
+        so it stops the caller too; ``error.model`` is the model trained so far
+        (``stop_reason="interrupted"``).
     """
     return fit(X, y, Options.given(**options))
 

@@ -1,9 +1,11 @@
-"""Training that goes wrong loses nothing: divergence is an error that keeps the last finite
-model; Ctrl-C returns the model trained so far."""
+"""Training that goes wrong loses nothing: divergence (a cost that is not finite, or has grown
+more than a thousandfold) is an error that keeps the last good model; Ctrl-C stops the caller
+with the model trained so far on the exception; a resume must be the same run."""
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import threading
 
@@ -53,8 +55,10 @@ def test_divergence_names_the_step_and_keeps_the_last_finite_model(backend, dtyp
     assert model.n_steps == error.step - 10
     assert model.stop_reason == "diverged"
     assert model.history.step[-1] == error.step
-    assert not np.isfinite(model.history.cost[-1])
-    assert np.all(np.isfinite(model.history.cost[:-1]))
+    cost = model.history.cost
+    assert not np.isfinite(cost[-1]) or cost[-1] > 1000 * max(cost[0], 1)
+    assert np.all(np.isfinite(cost[:-1]))
+    assert max(cost[:-1]) <= 1000 * max(cost[0], 1)
     for W, b in model.params:
         assert np.all(np.isfinite(host(W)))
         assert np.all(np.isfinite(host(b)))
@@ -65,11 +69,47 @@ def test_divergence_names_the_step_and_keeps_the_last_finite_model(backend, dtyp
 def test_divergence_at_the_first_log_point_keeps_the_starting_parameters(planar):
     X, _ = planar
     huge = [(np.full((4, 2), 1e200), np.zeros(4)), (np.full((1, 4), 1e200), np.zeros(1))]
-    with pytest.raises(portnet.DivergenceError, match="the starting parameters already") as e:
+    with pytest.raises(portnet.DivergenceError) as e:
         portnet.train(X, X[:, 0], params=huge, activation="identity", iterations=10)
+    assert str(e.value) == (
+        "training cannot start: the cost of the starting parameters is inf at iteration 0, "
+        "before any update (the learning rate is not the cause): the numbers overflow float64 "
+        "(largest |W| 1e+200, largest |X| 4.21, largest |y| 4.21). Scale the data (e.g. "
+        "standardise X and y)"
+    )
     assert e.value.step == 0
     assert e.value.model.n_steps == 0
     np.testing.assert_array_equal(e.value.model.params[0].W, huge[0][0])
+
+
+def test_a_finite_cost_grown_a_thousandfold_is_divergence(backend, dtype, planar):
+    X, y = planar
+    be = on(backend)
+    Xb, yb = be.asarray(X, be.dtype(dtype)), be.asarray(y)
+    with pytest.raises(portnet.DivergenceError) as caught:
+        portnet.train(Xb, yb, learning_rate=1e6, iterations=3000, log_every=500)
+    message = str(caught.value)
+    assert re.fullmatch(
+        r"training diverged: the cost is [0-9.e+]+ at iteration 500, more than 1000 times its "
+        r"starting 0\.6887\d*; it was 0\.6887\d* at iteration 0\. Try a smaller learning_rate "
+        r"\(now 1e\+06\); the error's \.model holds the parameters of iteration 0",
+        message,
+    ), message
+    cost = caught.value.model.history.cost
+    assert np.isfinite(cost[-1])
+    assert cost[-1] > 1000 * cost[0]
+    assert caught.value.model.n_steps == 0
+
+
+def test_the_learning_rate_is_not_blamed_for_nan_starting_parameters(planar):
+    X, y = planar
+    params = [(np.zeros((4, 2)), np.zeros(4)), (np.zeros((1, 4)), np.array([np.nan]))]
+    with pytest.raises(portnet.DivergenceError) as caught:
+        portnet.train(X, y, params=params, iterations=10)
+    assert str(caught.value) == (
+        "training cannot start: the starting parameters (from params=) hold NaN or infinite "
+        "values, so the cost is nan at iteration 0, before any update"
+    )
 
 
 def test_the_command_reports_divergence_and_saves_the_kept_model(tmp_path, capsys):
@@ -85,7 +125,7 @@ def test_the_command_reports_divergence_and_saves_the_kept_model(tmp_path, capsy
     assert np.all(np.isfinite(kept.params[0].W))
 
 
-def test_an_interrupt_in_a_callback_returns_the_model_so_far(backend, planar):
+def test_an_interrupt_in_a_callback_stops_the_caller_with_the_model_so_far(backend, planar):
     X, y = planar
     be = on(backend)
     Xb, yb = be.asarray(X, be.dtype("float32")), be.asarray(y)
@@ -95,7 +135,15 @@ def test_an_interrupt_in_a_callback_returns_the_model_so_far(backend, planar):
             raise KeyboardInterrupt
 
     common = {"hidden": (4,), "learning_rate": 1.2, "log_every": 100}
-    model = portnet.train(Xb, yb, iterations=1000, callbacks=stop_at_300, **common)
+    with pytest.raises(portnet.TrainingInterrupted) as caught:
+        portnet.train(Xb, yb, iterations=1000, callbacks=stop_at_300, **common)
+    assert isinstance(caught.value, KeyboardInterrupt)
+    assert str(caught.value) == (
+        "training interrupted at iteration 300; the exception's .model holds the model trained "
+        "so far"
+    )
+    model = caught.value.model
+    assert caught.value.step == 300
     assert model.stop_reason == "interrupted"
     assert model.n_steps == 300
     assert model.history.step == [0, 100, 200, 300]
@@ -105,18 +153,26 @@ def test_an_interrupt_in_a_callback_returns_the_model_so_far(backend, planar):
         np.testing.assert_array_equal(host(b), host(b0))
 
 
-@pytest.mark.parametrize("batch_size", [None, 50])
-def test_a_real_ctrl_c_returns_a_whole_model(planar, batch_size):
-    X, y = planar
-    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+def _ctrl_c_after(seconds: float) -> threading.Timer:
+    timer = threading.Timer(seconds, os.kill, (os.getpid(), signal.SIGINT))
     timer.start()
+    return timer
+
+
+@pytest.mark.parametrize("batch_size", [None, 50])
+def test_a_real_ctrl_c_stops_with_a_whole_model(planar, batch_size):
+    X, y = planar
+    timer = _ctrl_c_after(0.5)
     try:
-        model = portnet.train(
-            X, y, hidden=(4,), iterations=10_000_000, log_every=500, batch_size=batch_size
-        )
+        with pytest.raises(portnet.TrainingInterrupted) as caught:
+            portnet.train(
+                X, y, hidden=(4,), iterations=10_000_000, log_every=500, batch_size=batch_size
+            )
     finally:
         timer.cancel()
+    model = caught.value.model
     assert model.stop_reason == "interrupted"
+    assert caught.value.step == model.n_steps
     assert 0 < model.n_steps < 10_000_000
     assert model.history.step[0] == 0
     assert model.history.step[-1] <= model.n_steps
@@ -143,15 +199,16 @@ def test_resuming_a_checkpoint_gives_the_uninterrupted_result(
             raise KeyboardInterrupt  # stands for a crash: only the checkpoint survives
 
     path = tmp_path / "ckpt.npz"
-    portnet.train(
-        Xb,
-        yb,
-        iterations=500,
-        checkpoint=path,
-        checkpoint_every=100,
-        callbacks=crash_at_350,
-        **common,
-    )
+    with pytest.raises(KeyboardInterrupt):
+        portnet.train(
+            Xb,
+            yb,
+            iterations=500,
+            checkpoint=path,
+            checkpoint_every=100,
+            callbacks=crash_at_350,
+            **common,
+        )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.npz"]  # no temporaries
     resumed = portnet.train(Xb, yb, iterations=500, resume=path, **common)
     assert resumed.n_steps == 500
@@ -177,3 +234,127 @@ def test_checkpoint_errors(planar, tmp_path):
         portnet.train(X, y, hidden=(7,), resume=tmp_path / "c.npz")
     with pytest.raises(ValueError, match="holds the state of another optimiser"):
         portnet.train(X, y, optimizer="adam", resume=tmp_path / "c.npz")
+
+
+def test_ctrl_c_stops_cross_validation_not_just_one_fit(planar):
+    """scikit-learn's model selection catches Exception, not KeyboardInterrupt: the interrupt
+    of one fit reaches cross_val_score's caller, instead of scores of half-trained models."""
+    sklearn = pytest.importorskip("sklearn", reason="scikit-learn is not installed")
+    from sklearn.model_selection import cross_val_score
+
+    from portnet.sklearn import PortnetClassifier
+
+    assert sklearn is not None
+    X, y = planar
+    timer = _ctrl_c_after(0.5)
+    try:
+        with pytest.raises(portnet.TrainingInterrupted) as caught:
+            cross_val_score(PortnetClassifier(iterations=10_000_000, log_every=500), X, y, cv=3)
+    finally:
+        timer.cancel()
+    assert 0 < caught.value.model.n_steps < 10_000_000
+
+
+def test_an_interrupted_jax_run_waits_for_its_dispatched_program(planar, monkeypatch):
+    """JAX runs a dispatched program on after Ctrl-C: the interrupted call waits for it (the
+    next call does not stall behind it), and keeps whole parameters."""
+    pytest.importorskip("jax", reason="JAX is not installed")
+    from portnet.backends import jax as jax_backend
+
+    waited = []
+    wait = jax_backend.JaxAdapter.wait
+
+    def spy(self, tree):
+        wait(self, tree)
+        waited.append([leaf for layer in tree[0] for leaf in layer])
+
+    monkeypatch.setattr(jax_backend.JaxAdapter, "wait", spy)
+    X, y = planar
+    be = on("jax")
+    Xb, yb = be.asarray(X, be.dtype("float32")), be.asarray(y)
+    timer = _ctrl_c_after(1.0)
+    try:
+        with pytest.raises(portnet.TrainingInterrupted) as caught:
+            portnet.train(Xb, yb, iterations=10_000_000, log_every=20_000)
+    finally:
+        timer.cancel()
+    assert len(waited) == 1
+    assert waited[0]
+    assert all(leaf.is_ready() for leaf in waited[0])  # the dispatched program has finished
+    for W, b in caught.value.model.params:
+        assert np.all(np.isfinite(host(W)))
+        assert np.all(np.isfinite(host(b)))
+
+
+def test_a_callback_returning_numpys_false_stops(planar):
+    X, y = planar
+    model = portnet.train(
+        X, y, iterations=1000, log_every=100, callbacks=lambda s, c, m: np.bool_(s < 200)
+    )
+    assert model.stop_reason == "callback"
+    assert model.n_steps == 200
+
+
+@pytest.mark.parametrize(
+    ("change", "difference"),
+    [
+        ({"learning_rate": 0.1}, "learning_rate (0.1; the checkpoint's: 1.2)"),
+        ({"l2": 0.5}, "l2 (0.5; the checkpoint's: 0.0)"),
+        ({"dtype": "float32"}, "dtype (float32; the checkpoint's: float64)"),
+        ({"batch_size": 50}, "batch_size (50; the checkpoint's: 400)"),
+        ({"X": "scaled"}, "the data (X and y) (other values, same shape (400, 2))"),
+        ({"X": "fewer"}, "the data (X and y) (300 samples × 2 features; the checkpoint's: 400"),
+        ({"early_stopping": True}, "the validation split (early_stopping, validation_fraction"),
+    ],
+)
+def test_a_resume_must_be_the_same_run(planar, tmp_path, change, difference):
+    X, y = planar
+    path = tmp_path / "c.npz"
+    portnet.train(X, y, iterations=200, log_every=100, checkpoint=path)
+    change = dict(change)
+    data = change.pop("X", None)
+    if data == "scaled":
+        X = X * 2
+    elif data == "fewer":
+        X, y = X[:300], y[:300]
+    with pytest.raises(ValueError, match="cannot resume from") as caught:
+        portnet.train(X, y, iterations=400, log_every=100, resume=path, **change)
+    message = str(caught.value)
+    assert "this run is not the one that wrote it, it differs in " in message
+    assert difference in message
+    assert message.endswith(
+        "A resume continues the same run; to train on from its parameters with other data or "
+        "options, pass params=portnet.load(path).params instead"
+    )
+
+
+def test_a_resume_cannot_go_back(planar, tmp_path):
+    X, y = planar
+    path = tmp_path / "c.npz"
+    portnet.train(X, y, iterations=300, log_every=100, checkpoint=path)
+    with pytest.raises(ValueError, match="cannot resume") as caught:
+        portnet.train(X, y, iterations=200, log_every=100, resume=path)
+    assert str(caught.value) == (
+        f"cannot resume from {path}: it is at iteration 300, past iterations=200; ask for at "
+        "least 300 iterations, or load the model it holds with portnet.load"
+    )
+    same = portnet.train(X, y, iterations=300, log_every=100, resume=path)  # nothing left to do
+    np.testing.assert_array_equal(same.params[0].W, portnet.load(path).params[0].W)
+
+
+def test_the_command_saves_an_interrupted_model_and_exits_130(tmp_path, capsys):
+    timer = _ctrl_c_after(1.0)
+    try:
+        status = main(
+            ["train", "--iterations", "100000000", "--out", str(tmp_path), "--no-plot", "--quiet"]
+        )
+    finally:
+        timer.cancel()
+    assert status == 130
+    err = capsys.readouterr().err
+    assert re.search(
+        r"portnet: interrupted at iteration \d+; the model trained so far is kept", err
+    )
+    kept = portnet.load(tmp_path / "model.npz")
+    assert kept.stop_reason == "interrupted"
+    assert kept.n_steps > 0

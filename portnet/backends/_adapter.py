@@ -148,6 +148,9 @@ class Adapter:
         """A 0-d array as a Python float: a device-to-host synchronisation point."""
         return float(x)
 
+    def wait(self, tree: Any) -> None:
+        """Return when the arrays of ``tree`` are computed (nothing to wait for here: eager)."""
+
     def _name(self, xp: Any) -> str:
         if self.entry is not None:
             return self.entry.name

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .._trees import tree_leaves
 from ._adapter import Adapter
 from ._table import TABLE
 from .numpy import NumpyOps
@@ -73,6 +74,10 @@ class CupyAdapter(Adapter):
 
     def to_numpy(self, x: Array) -> np.ndarray:
         return x.get()
+
+    def wait(self, tree: Any) -> None:
+        for device in {leaf.device for leaf in tree_leaves(tree) if leaf is not None}:
+            device.synchronize()
 
     def ops(self, xp: Any, *, run: bool = False) -> CupyOps:
         return CupyOps(xp)

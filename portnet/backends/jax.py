@@ -104,6 +104,9 @@ class JaxAdapter(Adapter):
     def read(self, x: Array) -> float:
         return float(jax.device_get(x))  # explicit, as to_numpy
 
+    def wait(self, tree: Any) -> None:
+        jax.block_until_ready(tree)  # dispatched programs run on after their call returns
+
 
 def _x64() -> bool:
     return bool(jax.config.read("jax_enable_x64"))

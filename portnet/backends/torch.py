@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._trees import tree_leaves
 from ..activations import Activation, builtin, exp_limit
 from ._adapter import Adapter, no_gpu_message
 from ._inplace import InPlaceOps
@@ -130,8 +131,16 @@ class TorchAdapter(Adapter):
     def to_numpy(self, x: Array) -> np.ndarray:
         return x.detach().cpu().numpy()
 
+    def wait(self, tree: Any) -> None:
+        for device in {leaf.device for leaf in tree_leaves(tree) if _on_cuda(leaf)}:
+            torch.cuda.synchronize(device)
+
     def ops(self, xp: Any, *, run: bool = False) -> TorchOps:
         return TorchOps(xp, workspace=run)
+
+
+def _on_cuda(leaf: Any) -> bool:
+    return isinstance(leaf, torch.Tensor) and leaf.device.type == "cuda"
 
 
 @contextlib.contextmanager
