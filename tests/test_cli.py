@@ -212,3 +212,201 @@ def test_backends_lists_every_backend(capsys):
         assert "device1" in rows["array_api_strict"]["devices"]
     if importable("torch"):
         assert rows["torch"]["GPU"].startswith(("usable", "no: torch.cuda.is_available() is False"))
+
+
+# -- issue 28: one error contract; nothing lost -------------------------------------------------
+def _failed(capsys, status, message):
+    """The command failed as the contract says: exit 2, one error line, no traceback."""
+    captured = capsys.readouterr()
+    assert status == 2
+    assert captured.err.startswith("portnet: error: ")
+    assert message in captured.err
+    assert "Traceback" not in captured.err
+    return captured
+
+
+def _can_be_denied(tmp_path):
+    """Whether file permissions stop this process (not for root, who reads anything)."""
+    probe = tmp_path / "probe"
+    probe.write_bytes(b"x")
+    probe.chmod(0)
+    try:
+        probe.read_bytes()
+    except PermissionError:
+        return True
+    finally:
+        probe.chmod(0o600)
+    return False
+
+
+def _saved_models(tmp_path):
+    X, y = portnet.datasets.planar()
+    portnet.train(X, y, hidden=(2,), iterations=2).save(tmp_path / "m.npz")
+    portnet.train(X, X[:, 0], hidden=(2,), iterations=2).save(tmp_path / "r.npz")
+    np.save(tmp_path / "f.npy", X)
+
+
+def test_proba_of_a_regressor_is_an_error_not_a_traceback(capsys, tmp_path):
+    _saved_models(tmp_path)
+    status = main(["predict", "r.npz", "f.npy", "--proba"])
+    _failed(capsys, status, "--proba needs a classifier; r.npz is a regression model (loss ")
+
+
+@pytest.mark.parametrize(
+    ("out", "message"),
+    [
+        ("afile", "cannot write the model (--out) to afile/model.npz: "),
+        ("afile/deeper", "afile is a file, not a folder"),
+        ("run", "cannot write the model (--out) to run/model.npz: it is a folder, not a file"),
+    ],
+)
+def test_an_out_that_cannot_be_written_is_found_before_training(capsys, tmp_path, out, message):
+    (tmp_path / "afile").write_text("x")
+    (tmp_path / "run" / "model.npz").mkdir(parents=True)
+    captured = _failed(capsys, main(["train", "--out", out]), message)
+    assert "Cost after" not in captured.out  # nothing was trained for nothing
+
+
+def test_a_read_only_out_is_found_before_training(capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr(portnet.serialization.os, "access", lambda *args, **kwargs: False)
+    captured = _failed(capsys, main(["train", "--out", "new"]), "is not writable by this user")
+    assert "Cost after" not in captured.out
+    assert not (tmp_path / "new").exists()
+
+
+def test_predictions_out_that_cannot_be_written(capsys, tmp_path):
+    _saved_models(tmp_path)
+    (tmp_path / "sub.csv").mkdir()
+    status = main(["predict", "m.npz", "f.npy", "--out", "sub.csv"])
+    _failed(capsys, status, "cannot write the predictions (--out) to sub.csv: it is a folder")
+    status = main(["predict", "m.npz", "f.npy", "--out", "no/p.npy"])
+    _failed(capsys, status, "cannot write the predictions (--out) to no/p.npy: the folder ")
+
+
+def test_unreadable_and_unwritable_files_are_errors_not_tracebacks(capsys, tmp_path):
+    if not _can_be_denied(tmp_path):
+        pytest.skip("file permissions do not stop this user (root reads and writes anything)")
+    _saved_models(tmp_path)
+    (tmp_path / "d.csv").write_text("a,b,y\n1,2,0\n3,4,1\n")
+    (tmp_path / "locked").mkdir(mode=0o555)
+    for name in ("m.npz", "d.csv"):
+        (tmp_path / name).chmod(0)
+    try:
+        status = main(["predict", "m.npz", "f.npy"])
+        _failed(capsys, status, "cannot read m.npz: permission denied")
+        _failed(capsys, main(["train", "--data", "d.csv"]), "permission denied")
+        status = main(["train", "--out", "locked/run"])
+        _failed(capsys, status, "the folder {} is not writable".format(tmp_path / "locked"))
+    finally:
+        for name in ("m.npz", "d.csv"):
+            (tmp_path / name).chmod(0o600)
+        (tmp_path / "locked").chmod(0o755)
+
+
+def test_a_model_file_that_is_not_one_says_what_it_is(capsys, tmp_path):
+    _saved_models(tmp_path)
+    status = main(["predict", "f.npy", "f.npy"])
+    _failed(capsys, status, "f.npy is not a portnet model file (expected a .npz written by ")
+    assert "allow_pickle" not in capsys.readouterr().err
+
+
+def _command(*args):
+    return [sys.executable, "-m", "portnet", *args]
+
+
+def test_a_pipe_closed_early_ends_predict_quietly(tmp_path):
+    _saved_models(tmp_path)
+    np.save(tmp_path / "big.npy", np.zeros((100_000, 2)))  # far more than a pipe holds
+    argv = _command("predict", "m.npz", "big.npy", "--proba")
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as child:
+        assert child.stdout.readline()  # as `| head -1`: one line, then the pipe closes
+        child.stdout.close()
+        err = child.stderr.read().decode()
+        status = child.wait()
+    assert status == 141
+    assert err == ""
+
+
+def test_a_pipe_closed_early_does_not_stop_training(tmp_path):
+    argv = _command("train", "--iterations", "3000", "--log-every", "1", "--no-plot")
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as child:
+        assert child.stdout.readline().startswith(b"data: planar")
+        child.stdout.close()
+        err = child.stderr.read().decode()
+        status = child.wait()
+    assert (status, err) == (0, "")
+    assert portnet.load(tmp_path / "portnet-out" / "model.npz").n_steps == 3000
+
+
+def test_ctrl_c_saves_the_model_so_far_and_exits_130(capsys, tmp_path, monkeypatch):
+    from portnet import cli
+
+    def ctrl_c_at_2000(self, step, cost, model):
+        if step == 2000:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli._Progress, "__call__", ctrl_c_at_2000)
+    assert main(["train", "--no-plot"]) == 130
+    captured = capsys.readouterr()
+    assert "portnet: interrupted at iteration 2000; the model trained so far is kept" in (
+        captured.err
+    )
+    assert "wrote: portnet-out/model.npz" in captured.out
+    kept = portnet.load(tmp_path / "portnet-out" / "model.npz")
+    assert (kept.n_steps, kept.stop_reason) == (2000, "interrupted")
+
+
+def test_an_unexpected_error_is_still_one_line(capsys, monkeypatch):
+    from portnet import cli
+
+    def broken(args):
+        raise KeyError("boom")
+
+    monkeypatch.setattr(cli, "_backends", broken)
+    status = main(["backends"])
+    _failed(capsys, status, "portnet: error: unexpected KeyError: 'boom' (a bug in portnet")
+
+
+@pytest.mark.parametrize("command", ["train", "predict"])
+def test_help_states_each_default_once_and_correctly(command):
+    from portnet.cli import _parser
+
+    parser = _parser()
+    sub = parser._subparsers._group_actions[0].choices[command]
+    text = sub.format_help()
+    blocks = re.split(r"\n  (?=-)", text.split("options:", 1)[1])[1:]
+    assert blocks
+    for block in blocks:
+        assert block.count("default") <= 1, block
+        assert "None" not in block, block
+    for action in sub._actions:
+        if action.default not in (None, False, "==SUPPRESS==") and action.option_strings:
+            block = next(b for b in blocks if b.startswith(action.option_strings[0]))
+            shown = {(4,): "4"}.get(action.default, str(action.default))
+            assert re.search(rf"default: {re.escape(shown)}\b", " ".join(block.split())), block
+
+
+@needs("jax")
+def test_jax_from_the_command_just_works_in_float32(capsys, tmp_path):
+    import jax
+
+    jax.config.update("jax_enable_x64", False)  # as out of the box
+    try:
+        argv = ["train", "--backend", "jax", "--iterations", "200", "--log-every", "100"]
+        assert main([*argv, "--no-plot"]) == 0
+        out = capsys.readouterr().out
+        assert "backend='jax'" in out
+        assert "dtype=float32" in out
+        assert re.search(r"time: [0-9.]+ s for 200 iterations, of which [0-9.]+ s compiling", out)
+        model = "portnet-out/model.npz"
+        assert (
+            main(["predict", model, str(_csv(tmp_path / "d.csv", *portnet.datasets.planar()))]) == 0
+        )
+    finally:
+        jax.config.update("jax_enable_x64", True)
+
+
+@needs("array_api_strict")
+def test_advice_is_phrased_for_the_command(capsys):
+    argv = ["train", "--backend", "array_api_strict", "--device", "no_float64", "--dtype"]
+    _failed(capsys, main([*argv, "float64"]), "pass --dtype float32")

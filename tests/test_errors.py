@@ -3,12 +3,18 @@ arrived (one table; the command's errors are in test_cli.py)."""
 
 from __future__ import annotations
 
+import json
+import os
+import pickle
+import tempfile
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 import portnet
 
-from .conftest import needs
+from .conftest import importable, needs
 
 X, Y = portnet.datasets.planar()  # (400, 2), (400,)
 
@@ -44,6 +50,31 @@ def _classifier():
 
 def train(x=X, y=Y, **options):
     return lambda: portnet.train(x, y, **options)
+
+
+def _in_tmp(call):
+    """``call`` run in a fresh folder holding a file ``file``, a folder ``sub`` and files
+    that are not portnet's: ``f.npy``, ``f.pkl``, ``f.json`` and (with joblib) ``f.joblib``."""
+
+    def run():
+        here = os.getcwd()
+        with tempfile.TemporaryDirectory() as tmp:
+            os.chdir(tmp)
+            try:
+                Path("file").write_text("x")
+                Path("sub").mkdir()
+                np.save("f.npy", np.zeros(3))
+                Path("f.pkl").write_bytes(pickle.dumps({"W0": np.zeros(3)}))
+                Path("f.json").write_text(json.dumps({"W0": [0, 0, 0]}))
+                if importable("joblib"):
+                    import joblib
+
+                    joblib.dump({"W0": np.zeros(3)}, "f.joblib", compress=3)
+                return call()
+            finally:
+                os.chdir(here)
+
+    return run
 
 
 CASES = {
@@ -275,6 +306,93 @@ CASES = {
         lambda: _classifier().fit(X, Y).predict(np.zeros((2, 3))),
         ValueError,
         "X has 3 features, but PortnetClassifier is expecting 2 features as input",
+    ),
+    # -- issue 28, files: Model.save, load, train's checkpoint and resume (in a fresh folder
+    # holding a file 'file', a folder 'sub', and foreign files: f.npy, f.pkl, f.json, f.joblib)
+    "save, no such folder": (
+        _in_tmp(lambda: _model().save("no/m.npz")),
+        FileNotFoundError,
+        "cannot write model to no/m.npz: the folder ",
+    ),
+    "save to a folder": (
+        _in_tmp(lambda: _model().save("sub")),
+        IsADirectoryError,
+        "cannot write model to sub: it is a folder, not a file",
+    ),
+    "save under a file": (
+        _in_tmp(lambda: _model().save("file/m.npz")),
+        NotADirectoryError,
+        "/file is a file, not a folder",
+    ),
+    "load, no such file": (
+        _in_tmp(lambda: portnet.load("nope.npz")),
+        FileNotFoundError,
+        "cannot read nope.npz: no such file",
+    ),
+    "load, a folder": (
+        _in_tmp(lambda: portnet.load("sub")),
+        IsADirectoryError,
+        "cannot read sub: it is a folder, not a file",
+    ),
+    "load, .npy": (
+        _in_tmp(lambda: portnet.load("f.npy")),
+        ValueError,
+        "f.npy is not a portnet model file (expected a .npz written by Model.save): it is a "
+        "NumPy .npy file (one array, as np.save writes)",
+    ),
+    "load, pickle": (
+        _in_tmp(lambda: portnet.load("f.pkl")),
+        ValueError,
+        "it is a Python pickle (as pickle.dump or joblib.dump write); portnet reads no pickles",
+    ),
+    "load, JSON": (
+        _in_tmp(lambda: portnet.load("f.json")),
+        ValueError,
+        "f.json is not a portnet model file (expected a .npz written by Model.save): it is "
+        "JSON text",
+    ),
+    "load, joblib": pytest.param(
+        _in_tmp(lambda: portnet.load("f.joblib")),
+        ValueError,
+        "f.joblib is not a portnet model file (expected a .npz written by Model.save): it is "
+        "zlib-compressed data (a compressed joblib file?)",
+        marks=pytest.mark.skipif(not importable("joblib"), reason="joblib is not installed"),
+    ),
+    "checkpoint in no such folder": (
+        _in_tmp(train(checkpoint="no/c.npz")),
+        FileNotFoundError,
+        "cannot write checkpoint to no/c.npz: the folder ",
+    ),
+    "checkpoint a folder": (
+        _in_tmp(train(checkpoint="sub")),
+        IsADirectoryError,
+        "cannot write checkpoint to sub: it is a folder, not a file",
+    ),
+    "checkpoint under a file": (
+        _in_tmp(train(checkpoint="file/c.npz")),
+        NotADirectoryError,
+        "/file is a file, not a folder",
+    ),
+    "checkpoint not a path": (
+        train(checkpoint=3),
+        TypeError,
+        "checkpoint must be a file path, got 3",
+    ),
+    "resume from no such file": (
+        _in_tmp(train(resume="nope.npz")),
+        FileNotFoundError,
+        "cannot resume from nope.npz: no such file",
+    ),
+    "resume from a folder": (
+        _in_tmp(train(resume="sub")),
+        IsADirectoryError,
+        "cannot resume from sub: it is a folder, not a file",
+    ),
+    "resume from a .npy": (
+        _in_tmp(train(resume="f.npy")),
+        ValueError,
+        "f.npy is not a portnet model file (expected a .npz written by Model.save): it is a "
+        "NumPy .npy file",
     ),
 }
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import pickle
+import signal
+import stat
 import zipfile
 
 import numpy as np
 import pytest
 
 import portnet
+from portnet import serialization
 from portnet.serialization import FORMAT
 
 from .conftest import host, needs, on
@@ -247,3 +252,224 @@ def test_a_loaded_model_fits_further_on_its_backend(backend, planar, tmp_path):
         np.testing.assert_allclose(host(b), b0, rtol=1e-9, atol=1e-12)
     with pytest.raises(TypeError, match=r"does not take \['hidden'\]"):
         loaded.fit(X, y, hidden=(8,))
+
+
+# -- issue 28: files written safely, files that are not portnet's ------------------------------
+def _can_be_denied(tmp_path):
+    """Whether file permissions stop this process (not for root, who reads anything)."""
+    probe = tmp_path / "probe"
+    probe.write_bytes(b"x")
+    probe.chmod(0)
+    try:
+        probe.read_bytes()
+    except PermissionError:
+        return True
+    finally:
+        probe.chmod(0o600)
+    return False
+
+
+def _no_hidden_files(folder):
+    return [p.name for p in folder.iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_a_model_file_gets_the_mode_open_gives(tmp_path, planar, umask):
+    X, y = planar
+    model = portnet.train(X, y, hidden=(2,), iterations=2)
+    old = os.umask(umask)
+    try:
+        (tmp_path / "plain").write_bytes(b"x")  # the reference: what open(path, "w") makes
+        model.save(tmp_path / "m.npz")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "m.npz").stat().st_mode) == 0o666 & ~umask
+    assert (tmp_path / "m.npz").stat().st_mode == (tmp_path / "plain").stat().st_mode
+
+
+def test_a_replaced_file_keeps_its_mode(tmp_path, planar):
+    X, y = planar
+    model = portnet.train(X, y, hidden=(2,), iterations=2)
+    target = model.save(tmp_path / "m.npz")
+    target.chmod(0o640)
+    model.save(target)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+
+
+@pytest.mark.parametrize("where", ["savez", "replace"])
+def test_an_error_while_writing_leaves_the_old_file_and_no_hidden_one(
+    tmp_path, planar, monkeypatch, where
+):
+    X, y = planar
+    model = portnet.train(X, y, hidden=(2,), iterations=2)
+    target = model.save(tmp_path / "m.npz")
+    before = target.read_bytes()
+
+    def fail(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(args[0]))
+
+    if where == "savez":
+        monkeypatch.setattr(serialization.np, "savez", fail)
+    else:
+        monkeypatch.setattr(serialization.os, "replace", fail)
+    with pytest.raises(OSError, match="no space left") as caught:
+        portnet.train(X, y, hidden=(3,), iterations=2).save(target)
+    assert str(caught.value) == f"cannot write model to {target}: no space left on device"
+    assert caught.value.errno == errno.ENOSPC
+    assert ".tmp" not in str(caught.value)
+    assert target.read_bytes() == before
+    assert _no_hidden_files(tmp_path) == []
+
+
+@pytest.mark.parametrize("where", ["savez", "replace"])
+def test_an_interrupt_while_writing_leaves_no_hidden_file(tmp_path, planar, monkeypatch, where):
+    X, y = planar
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    target = "np.savez" if where == "savez" else "os.replace"
+    monkeypatch.setattr(f"portnet.serialization.{target}", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        portnet.train(X, y, hidden=(2,), iterations=2).save(tmp_path / "m.npz")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_while_writing_is_held_until_the_file_is_whole(tmp_path, planar, monkeypatch):
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        pytest.skip("SIGINT has a handler other than Python's here")
+    X, y = planar
+    model = portnet.train(X, y, hidden=(2,), iterations=2)
+    real = np.savez
+
+    def savez_after_ctrl_c(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C arrives mid-write
+        real(*args, **kwargs)
+
+    monkeypatch.setattr(serialization.np, "savez", savez_after_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        model.save(tmp_path / "m.npz")
+    assert portnet.load(tmp_path / "m.npz").hidden == (2,)  # written whole, then raised
+    assert _no_hidden_files(tmp_path) == []
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_refused_write_names_the_users_path_not_the_hidden_file(tmp_path, planar, monkeypatch):
+    X, y = planar
+    model = portnet.train(X, y, hidden=(2,), iterations=2)
+
+    def refuse(path, *args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(serialization.os, "open", refuse)
+    monkeypatch.setattr(serialization.os, "access", lambda *args, **kwargs: False)
+    with pytest.raises(PermissionError) as caught:
+        model.save(tmp_path / "m.npz")
+    assert str(caught.value) == (
+        f"cannot write model to {tmp_path / 'm.npz'}: the folder {tmp_path} is not "
+        "writable by this user"
+    )
+    assert caught.value.__cause__ is None  # the hidden file's error is not chained
+    assert caught.value.__suppress_context__
+
+
+@pytest.mark.parametrize(
+    ("case", "kind", "message"),
+    [
+        ("no folder", FileNotFoundError, "the folder {tmp}/no does not exist"),
+        ("a folder", IsADirectoryError, "{tmp}/sub: it is a folder, not a file"),
+        ("under a file", NotADirectoryError, "{tmp}/file is a file, not a folder"),
+    ],
+)
+def test_check_writable_says_why_not(tmp_path, case, kind, message):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "file").write_text("x")
+    path = {"no folder": "no/m.npz", "a folder": "sub", "under a file": "file/deeper/m.npz"}
+    with pytest.raises(kind) as caught:
+        serialization.check_writable(tmp_path / path[case], "model")
+    assert str(caught.value).startswith(f"cannot write model to {tmp_path / path[case]}: ")
+    assert message.format(tmp=tmp_path) in str(caught.value)
+    assert caught.value.errno == {"no folder": 2, "a folder": 21, "under a file": 20}[case]
+
+
+def test_check_writable_can_allow_a_folder_to_be_made(tmp_path):
+    path = tmp_path / "new" / "deeper" / "m.npz"
+    assert serialization.check_writable(path, make_folder=True) == path
+    assert not (tmp_path / "new").exists()  # checked, not made
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(NotADirectoryError, match="is a file, not a folder"):
+        serialization.check_writable(tmp_path / "file" / "m.npz", make_folder=True)
+
+
+def test_permissions_are_said_as_such(tmp_path, planar):
+    if not _can_be_denied(tmp_path):
+        pytest.skip("file permissions do not stop this user (root reads and writes anything)")
+    X, y = planar
+    model = portnet.train(X, y, hidden=(2,), iterations=2)
+    path = model.save(tmp_path / "m.npz")
+    path.chmod(0)
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o555)
+    try:
+        with pytest.raises(PermissionError, match=r"permission denied \(the file is not readable"):
+            portnet.load(path)
+        with pytest.raises(PermissionError, match=f"the folder {locked} is not writable"):
+            model.save(locked / "m.npz")
+    finally:
+        path.chmod(0o600)
+        locked.chmod(0o755)
+
+
+def _foreign(path, kind):
+    arrays = {"W0": np.zeros((2, 2))}
+    if kind.startswith("npy"):  # to a file object: np.save adds .npy to a name
+        with open(path, "wb") as f:
+            values = np.zeros(3) if kind == "npy" else np.array([{"a": 1}], dtype=object)
+            np.save(f, values, allow_pickle=True)
+    elif kind == "pickle":
+        with open(path, "wb") as f:
+            pickle.dump(arrays, f)
+    elif kind == "json":
+        path.write_text(json.dumps({"W0": [[0, 0], [0, 0]]}))
+    elif kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "npz of objects":
+        np.savez(path, W0=np.array([{"a": 1}], dtype=object))
+    elif kind.startswith("joblib"):
+        joblib = pytest.importorskip("joblib", reason="joblib is not installed")
+        compress = {"joblib": 0, "joblib gzip": ("gzip", 3), "joblib zlib": 3}[kind]
+        joblib.dump(arrays, path, compress=compress)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("kind", "said"),
+    [
+        ("npy", "it is a NumPy .npy file (one array, as np.save writes)"),
+        ("npy of objects", "it is a NumPy .npy file"),
+        ("pickle", "it is a Python pickle (as pickle.dump or joblib.dump write)"),
+        ("json", "it is JSON text"),
+        ("empty", "it is empty"),
+        ("npz of objects", "its array 'W0' holds pickled Python objects"),
+        ("joblib", "it is a Python pickle"),
+        ("joblib gzip", "it is gzip-compressed data (a compressed joblib or pickle file?)"),
+        ("joblib zlib", "it is zlib-compressed data (a compressed joblib file?)"),
+    ],
+)
+def test_a_file_that_is_not_portnets_is_named_for_what_it_is(tmp_path, kind, said):
+    path = _foreign(tmp_path / "f.npz", kind)
+    with pytest.raises(ValueError, match="is not a portnet model file") as caught:
+        portnet.load(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path} is not a portnet model file (expected a .npz written ")
+    assert said in message
+    assert "allow_pickle" not in message  # NumPy's advice to load it unsafely is not repeated
+    assert "unsafe" not in message
+
+
+def test_unreadable_paths_say_why(tmp_path):
+    with pytest.raises(FileNotFoundError) as caught:
+        portnet.load(tmp_path / "nope.npz")
+    assert str(caught.value) == f"cannot read {tmp_path / 'nope.npz'}: no such file"
+    with pytest.raises(IsADirectoryError, match="it is a folder, not a file"):
+        portnet.load(tmp_path)
