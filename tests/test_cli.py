@@ -397,7 +397,9 @@ def test_jax_from_the_command_just_works_in_float32(capsys, tmp_path):
         out = capsys.readouterr().out
         assert "backend='jax'" in out
         assert "dtype=float32" in out
-        assert re.search(r"time: [0-9.]+ s for 200 iterations, of which [0-9.]+ s compiling", out)
+        assert re.search(r"time: [0-9.]+ s for 200 iterations", out)
+        if hasattr(jax.monitoring, "unregister_event_duration_listener"):  # else not measured
+            assert re.search(r"200 iterations, of which [0-9.]+ s compiling", out)
         model = "portnet-out/model.npz"
         assert (
             main(["predict", model, str(_csv(tmp_path / "d.csv", *portnet.datasets.planar()))]) == 0
