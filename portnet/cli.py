@@ -151,7 +151,7 @@ def _read_training_data(args: argparse.Namespace) -> tuple[str, Any, Any]:
             raise ValueError("--label is for data files; built-in data sets have their labels")
         X, y = datasets.load(args.data)
         return args.data, X, y
-    if Path(args.data).suffix not in datafiles.SUFFIXES:
+    if Path(args.data).suffix.lower() not in datafiles.SUFFIXES:
         raise ValueError(
             f"--data must be a built-in data set ({', '.join(datasets.NAMES)}) or a "
             f"{'/'.join(datafiles.SUFFIXES)} file, got {args.data!r}"
