@@ -5,13 +5,12 @@ pin files of ``backends/`` are checked against it when this file loads (backends
 
 - ``tests``: the test suite once per backend that runs without a GPU (``tests(numpy)``,
   ``tests(jax)``, ...), each environment holding NumPy plus that backend (pins in
-  ``backends/<name>.txt``); tests that need a backend a session lacks are deselected, and
-  the summary counts them by backend.  Every session but ``tests(numpy)`` runs only the
-  tests that touch its backend (``pytest --only-backend NAME``), not the NumPy-only ones
-  again, whatever pytest options are passed after ``--`` (unless they name
-  ``--only-backend`` themselves). Tests run in
-  one worker process per core (pytest-xdist, ``-n auto``); ``nox -s tests -- -n 0`` runs
-  them in one.
+  ``backends/<name>.txt``) and the ``cli`` extra (``backends/cli.txt``); tests that need
+  a backend a session lacks are deselected, and the summary counts them by backend.  Every
+  session but ``tests(numpy)`` runs only the tests that touch its backend (``pytest
+  --only-backend NAME``), not the NumPy-only ones again, whatever pytest options are passed
+  after ``--`` (unless they name ``--only-backend`` themselves). Tests run in one worker
+  process per core (pytest-xdist, ``-n auto``); ``nox -s tests -- -n 0`` runs them in one.
 - ``agreement``: the cross-backend agreement report on every CPU backend together.
 - ``gpu``: the tests and the agreement report (both precisions) with CuPy, JAX and torch on
   CUDA; without a usable CUDA device it stops after asking CuPy, and is reported as skipped
@@ -67,7 +66,7 @@ GPU_PROBE = (
 @nox.parametrize("backend", BACKENDS, ids=BACKENDS)
 def tests(session: nox.Session, backend: str) -> None:
     """The test suite with NumPy and one other backend installed."""
-    session.install("-r", f"backends/{backend}.txt")
+    session.install("-r", f"backends/{backend}.txt", "-r", "backends/cli.txt")
     session.install("-e", ".[test]")
     # every session but NumPy's runs only the tests that touch its backend (tests/conftest.py):
     # the NumPy-only ones, which it would repeat, run once, in tests(numpy)
@@ -118,7 +117,7 @@ def gpu(session: nox.Session) -> None:
     """Tests and agreement report on CUDA (CuPy, JAX, torch); skipped, saying why, without a GPU."""
     session.install("-e", ".")  # the probe needs portnet and CuPy; the rest only with a GPU
     _require_gpu(session, "nothing ran on a GPU")
-    session.install("-e", ".[test]", "-r", f"backends/gpu{_suffix()}.txt")
+    session.install("-e", ".[test]", "-r", f"backends/gpu{_suffix()}.txt", "-r", "backends/cli.txt")
     chosen = any(a.startswith("--only-backend") for a in session.posargs)
     gpu_backends = [] if chosen else ["--only-backend", GPU_BACKENDS]
     threads = {"OMP_NUM_THREADS": "1", "PORTNET_TEST_GPU": "1"}

@@ -81,12 +81,13 @@ def _train_parser(commands: Any) -> None:
     tr.add_argument(
         "--data",
         default="planar",
-        help=f"a built-in data set ({', '.join(datasets.NAMES)}) or a .csv/.npy/.npz file "
+        help=f"a built-in data set ({', '.join(datasets.NAMES)}) or a .csv/.tsv/.npy/.npz file "
         "(one sample per row, the label in the last column; .npz: arrays X and y; "
         "default: %(default)s)",
     )
     tr.add_argument(
-        "--label", help="label column of a .csv/.npy, by name or index (default: the last column)"
+        "--label",
+        help="label column of a .csv/.tsv/.npy, by name or index (default: the last column)",
     )
     tr.add_argument(
         "--hidden",
@@ -160,14 +161,14 @@ def _predict_parser(commands: Any) -> None:
         "predict",
         help="predictions of a saved model",
         description="Predict with a model written by `portnet train` (or Model.save). DATA is "
-        "a .csv/.npy/.npz file laid out as for training; a label column, if present, is left "
+        "a .csv/.tsv/.npy/.npz file laid out as for training; a label column, if present, is left "
         "out and the score printed to stderr.",
     )
     pr.add_argument("model", type=Path, help="a model file (.npz)")
-    pr.add_argument("data", type=Path, help="a .csv/.npy/.npz file of samples")
+    pr.add_argument("data", type=Path, help="a .csv/.tsv/.npy/.npz file of samples")
     pr.add_argument(
         "--label",
-        help="label column of a .csv/.npy, by name or index "
+        help="label column of a .csv/.tsv/.npy, by name or index "
         "(default: the last column, if the file has one more than the features)",
     )
     pr.add_argument("--proba", action="store_true", help="class probabilities instead")
@@ -183,15 +184,15 @@ def _read_training_data(args: argparse.Namespace) -> tuple[str, Any, Any, Any]:
             raise ValueError("--label is for data files; built-in data sets have their labels")
         X, y = datasets.load(args.data)
         return args.data, X, y, None
-    if Path(args.data).suffix not in datafiles.SUFFIXES:
+    if Path(args.data).suffix.lower() not in datafiles.SUFFIXES:
         raise ValueError(
             f"--data must be a built-in data set ({', '.join(datasets.NAMES)}) or a "
             f"{'/'.join(datafiles.SUFFIXES)} file, got {args.data!r}"
         )
-    X, y = datafiles.read(args.data, label=args.label)
+    X, y, names = datafiles.read_table(args.data, label=args.label)
     if y is None:
         raise ValueError(f"{args.data} holds no labels: an .npz for training needs an array 'y'")
-    return args.data, X, y, None  # datafiles.read does not give a CSV header's names (yet)
+    return args.data, X, y, names
 
 
 def _say(quiet: bool) -> Any:

@@ -412,3 +412,63 @@ def test_jax_from_the_command_just_works_in_float32(capsys, tmp_path):
 def test_advice_is_phrased_for_the_command(capsys):
     argv = ["train", "--backend", "array_api_strict", "--device", "no_float64", "--dtype"]
     _failed(capsys, main([*argv, "float64"]), "pass --dtype float32")
+
+
+def test_train_and_predict_on_real_world_csv_files(capsys, tmp_path):
+    """A spreadsheet's export (BOM, semicolons, decimal commas, .CSV) and a pandas frame's
+    to_csv (its index first) train on their two features; a .TSV predicts."""
+    X, y = portnet.datasets.noisy_moons()
+    kinds = np.array(["moon", "sun"])[y]
+    rows = [f"{a:.6f};{b:.6f};{k}".replace(".", ",") for (a, b), k in zip(X, kinds, strict=True)]
+    (tmp_path / "moons.CSV").write_bytes("\ufeffx1;x2;kind\n".encode() + "\n".join(rows).encode())
+    argv = ["train", "--data", "moons.CSV", "--hidden", "4", "--iterations", "20", "--no-plot"]
+    assert main([*argv, "--out", "run"]) == 0
+    assert "data: moons.CSV (200 samples, 2 features)" in capsys.readouterr().out
+    model = portnet.load(tmp_path / "run" / "model.npz")
+    np.testing.assert_array_equal(model.classes_, ["moon", "sun"])
+
+    index = ",x1,x2,kind\n" + "".join(
+        f"{i},{a},{b},{k}\n" for i, ((a, b), k) in enumerate(zip(X, kinds, strict=True))
+    )
+    (tmp_path / "frame.csv").write_text(index)
+    assert main(["train", "--data", "frame.csv", "--iterations", "20", "--no-plot"]) == 0
+    assert "data: frame.csv (200 samples, 2 features)" in capsys.readouterr().out
+
+    (tmp_path / "new.TSV").write_text("".join(f"{a}\t{b}\n" for a, b in X[:5]))
+    assert main(["predict", "run/model.npz", "new.TSV"]) == 0
+    assert capsys.readouterr().out.split() == list(model.predict(X[:5]))
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"a,b,y\n1,2,cat\n3,4,\n", "d.csv: row 3, column 'y' (the label) is empty"),
+        (b"a,b,y\n1,2,cat\n3,,dog\n", "d.csv: feature columns must be numbers: row 3, column 'b'"),
+        (b"a,b,y\n1,2,caf\xe9\n", "d.csv: not UTF-8 text: row 2 holds byte 0xe9"),
+        (b"a;b;y\n1;2;0\n3;4\n", "d.csv: row 3 has 2 columns, the first has 3"),
+    ],
+)
+def test_a_bad_csv_is_an_error_naming_file_row_and_column(capsys, content, message, tmp_path):
+    (tmp_path / "d.csv").write_bytes(content)
+    assert main(["train", "--data", "d.csv", "--iterations", "2", "--no-plot"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("portnet: error: cannot read ")
+    assert message in err
+
+
+def test_the_boundary_picture_is_labelled_with_the_csv_header(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib", reason="the picture needs matplotlib")
+    X, y = portnet.datasets.planar()
+    rows = "\n".join(f"{a},{b},{int(c)}" for (a, b), c in zip(X, y, strict=True))
+    (tmp_path / "d.csv").write_text("petal,sepal,kind\n" + rows + "\n")
+    seen = {}
+    draw = portnet.plots.decision_boundary
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        return draw(*args, **kwargs)
+
+    monkeypatch.setattr(portnet.plots, "decision_boundary", spy)
+    assert main(["train", "--data", "d.csv", "--iterations", "10", "--quiet"]) == 0
+    assert seen["feature_names"] == ("petal", "sepal")
+    assert (tmp_path / "portnet-out" / "boundary.png").is_file()

@@ -87,6 +87,7 @@ BACKENDS: tuple[str, ...] = tuple(TABLE)
 
 #: the pin files of ``backends/`` that are not one backend's (backends/README.md)
 PIN_FILES = {
+    "cli": "the cli extra (pandas, tqdm, matplotlib): every tests session, and the gpu session",
     "cupy-cuda13": "CuPy for CUDA 13 (the gpu session, where the driver runs CUDA 13)",
     "gpu": "JAX and torch for CUDA 12, after CuPy (the gpu session)",
     "gpu-cuda13": "JAX and torch for CUDA 13, after CuPy (the gpu session)",
