@@ -473,3 +473,32 @@ def test_unreadable_paths_say_why(tmp_path):
     assert str(caught.value) == f"cannot read {tmp_path / 'nope.npz'}: no such file"
     with pytest.raises(IsADirectoryError, match="it is a folder, not a file"):
         portnet.load(tmp_path)
+
+
+def test_permissions_are_said_as_such_whoever_runs_the_tests(tmp_path, planar, monkeypatch):
+    """The same messages as test_permissions_are_said_as_such, with the denial simulated (that
+    test cannot deny root anything)."""
+    X, y = planar
+    model = portnet.train(X, y, hidden=(2,), iterations=2)
+    path = model.save(tmp_path / "m.npz")
+
+    def denied(file, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(file))
+
+    monkeypatch.setattr(serialization, "open", denied, raising=False)
+    with pytest.raises(PermissionError) as caught:
+        portnet.load(path)
+    assert str(caught.value) == (
+        f"cannot read {path}: permission denied (the file is not readable by this user)"
+    )
+    monkeypatch.undo()
+    monkeypatch.setattr(os, "open", denied)
+    monkeypatch.setattr(os, "access", lambda *args, **kwargs: False)
+    with pytest.raises(PermissionError) as caught:
+        model.save(tmp_path / "other.npz")
+    monkeypatch.undo()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]  # no hidden file
+    assert str(caught.value) == (
+        f"cannot write model to {tmp_path / 'other.npz'}: the folder {tmp_path} is not "
+        "writable by this user"
+    )
