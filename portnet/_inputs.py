@@ -37,6 +37,7 @@ def as_data(x: Any, what: str) -> Any:
 
 
 def _array(x: Any, what: str) -> Any:
+    """:func:`as_data`'s array, before the labels' check."""
     if isinstance(x, np.ma.MaskedArray):
         return _unmasked(x, what)
     if _is_array(x):
@@ -90,8 +91,8 @@ def _unmasked(x: np.ma.MaskedArray, what: str) -> np.ndarray:
     if masked:
         raise ValueError(
             f"{what} is a masked array with {masked} masked value{'s' if masked > 1 else ''}, "
-            f"which portnet would read as numbers: fill or drop them first, e.g. "
-            f"{what}.filled(...) or np.ma.compress_rows({what})"
+            f"which portnet would read as numbers: fill them first ({what}.filled(value)), or "
+            "drop those samples from X and y"
         )
     return np.asarray(x.data)
 

@@ -392,7 +392,7 @@ CASES = {
         lambda: portnet.train(_masked(X, 4), Y),
         ValueError,
         "X is a masked array with 4 masked values, which portnet would read as numbers: "
-        "fill or drop them first, e.g. X.filled(...) or np.ma.compress_rows(X)",
+        "fill them first (X.filled(value)), or drop those samples from X and y",
     ),
     "predict, masked X": (
         lambda: _model().predict(_masked(X, 4)),
