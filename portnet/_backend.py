@@ -20,6 +20,7 @@ from typing import Any
 import array_api_compat as aac
 import numpy as np
 
+from ._checks import InvalidOptionError
 from .backends import BACKENDS, TABLE, Adapter, adapter, name_of, require
 from .backends._adapter import ENV_VAR, no_gpu_message
 from .network import Layer
@@ -75,6 +76,8 @@ class Backend:
     def asarray(self, x: Any, dtype: Any = None, *, what: str = "array") -> Array:
         """``x`` in this namespace, on this device, with ``dtype`` (never a silent downcast)."""
         xp = self.xp
+        if getattr(x, "requires_grad", False):  # torch: the numbers, not a node of a graph
+            x = x.detach()
         if _is_array(x) and aac.array_namespace(x) is xp:
             if dtype is not None and x.dtype != dtype:
                 x = xp.astype(x, dtype)
@@ -113,9 +116,7 @@ class Backend:
                 return info.default_dtypes(device=self.device)["real floating"]
             why = f"X has dtype {name}"
         else:
-            name = _float_name(dtype)
-            if name is None:
-                raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+            name = dtype_name(dtype)
             why = f"dtype={name!r} was asked for"
         problem = self.adapter.float64_problem(why) if name == "float64" else None
         if problem is not None:
@@ -204,13 +205,38 @@ class Backend:
 
 
 def _float_name(dtype: Any) -> str | None:
+    """``"float32"`` or ``"float64"`` for a spelling of one (a name, NumPy's ``"f4"``/``"f8"``,
+    ``float``, ``np.float32``, a dtype object of any array library), else None."""
+    if dtype is None or isinstance(dtype, bool):
+        return None
+    try:
+        name = np.dtype(dtype).name  # "f4", float, np.float32, np.dtype, jnp.float32, ...
+    except (TypeError, ValueError, SyntaxError):  # torch.float32, array_api_strict.float32
+        name = dtype if isinstance(dtype, str) else str(getattr(dtype, "name", dtype))
+    for known in ("float32", "float64"):
+        if name == known or name.endswith("." + known):
+            return known
+    return None
+
+
+def dtype_name(dtype: Any) -> str | None:
+    """``dtype=`` as train takes it: None, or "float32"/"float64" for any spelling of one
+    (:func:`_float_name`); InvalidOptionError for anything else."""
     if dtype is None:
         return None
-    text = dtype if isinstance(dtype, str) else str(getattr(dtype, "name", dtype))
-    for name in ("float32", "float64"):
-        if text == name or text.endswith("." + name):
-            return name
-    return None
+    name = _float_name(dtype)
+    if name is None:
+        raise InvalidOptionError(
+            f"dtype must be 'float32' or 'float64', got {_shown(dtype)} (other spellings "
+            "of these are taken: np.float32, float, 'f4', a library's float32 ...)"
+        )
+    return name
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, type):
+        return f"{value.__module__}.{value.__qualname__}".removeprefix("builtins.")
+    return repr(value)
 
 
 def to_numpy(x: Any) -> np.ndarray:

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 from collections.abc import Iterable
 from typing import Any
+
+import numpy as np
 
 __all__ = ["InvalidOptionError", "choice", "integer", "real"]
 
@@ -20,10 +23,15 @@ class InvalidOptionError(ValueError, TypeError):
 
 
 def integer(name: str, value: Any, *, minimum: int = 1) -> int:
-    """``value`` as an int, which must be an integer (not a bool) of at least ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+    """``value`` as an int, which must be an integer (not a bool: Python's, NumPy's, a 0-d
+    integer array) of at least ``minimum``."""
+    try:
+        number = None if isinstance(value, (bool, np.bool_)) else operator.index(value)
+    except TypeError:
+        number = None
+    if number is None or number < minimum:
         raise InvalidOptionError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+    return number
 
 
 def real(

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import serialization
+from ._backend import dtype_name
 from ._checks import InvalidOptionError, choice, integer, real
 from ._precision import DEFAULT as DEFAULT_PRECISION
 from ._precision import PRECISIONS
@@ -36,7 +37,9 @@ Callback = Callable[[int, float, Any], Any]
 class Options:
     """Everything :func:`portnet.train` takes besides ``X`` and ``y`` (see its docstring),
     checked and normalised: ``hidden`` a tuple of ints (or None), ``activation`` an
-    :class:`~portnet.activations.Activation`, ``callbacks`` a tuple; :attr:`rule` is the
+    :class:`~portnet.activations.Activation`, ``callbacks`` a tuple, ``dtype`` "float32",
+    "float64" or None (however it was spelt: ``np.float32``, ``float``, ``"f4"``, ...), numbers
+    Python's (NumPy scalars taken); :attr:`rule` is the
     optimiser with its learning rate.  A wrong option is an :class:`InvalidOptionError`
     (a ``ValueError`` and a ``TypeError``) naming it.
     """
@@ -110,7 +113,8 @@ def _model_options(o: Options) -> dict[str, Any]:
     hidden = o.hidden
     if hidden is not None:
         try:
-            widths = [hidden] if isinstance(hidden, numbers.Integral) else list(hidden)
+            one = isinstance(hidden, numbers.Integral) or getattr(hidden, "ndim", None) == 0
+            widths = [hidden] if one else list(hidden)  # np.arange(...) too
         except TypeError as exc:  # neither a width nor a sequence of them
             raise InvalidOptionError(
                 f"hidden must be a sequence of layer widths (e.g. (20, 7, 5)), got {hidden!r}"
@@ -147,6 +151,7 @@ def _run_options(o: Options) -> dict[str, Any]:
         "validation_fraction": fraction,
         "log_every": integer("log_every", o.log_every),
         "callbacks": _callbacks(o.callbacks),
+        "dtype": dtype_name(o.dtype),  # "float32", "float64" or None, however spelt
     }
 
 

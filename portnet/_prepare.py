@@ -11,9 +11,10 @@ import array_api_compat as aac
 import numpy as np
 
 from ._backend import Backend, _is_array, resolve_backend
+from ._inputs import as_data, check_finite, check_real
 from ._options import Options
 from ._precision import check_precision
-from ._targets import Targets, check_finite, encode, inspect_targets
+from ._targets import Targets, encode, inspect_targets
 from .init import initial_params
 from .network import Network, Params
 
@@ -50,7 +51,9 @@ class Prepared:
 def prepare(X: Any, y: Any, options: Options) -> Prepared:
     """Check and place the data, choose the loss, encode the targets, make the starting
     parameters and the validation split: everything before the first step."""
-    be, dtype, precision, X = _placed(X, y, options)
+    typed = _is_array(X)  # X's dtype is the default dtype of an array's, not a list's
+    X, y = as_data(X, "X"), as_data(y, "y")  # arrays: NumPy, or their own library's
+    be, dtype, precision, X = _placed(X, y, options, typed=typed)
     rows = _chunk_rows(be, options.chunks, options.batch_size)
     (X,) = be.samples(X, rows=rows)  # Dask: chunked and persisted, read from its source once
     check_finite(be, be.xp, X, "X")  # one host read, before any training
@@ -79,12 +82,13 @@ def prepare(X: Any, y: Any, options: Options) -> Prepared:
     )  # fmt: skip
 
 
-def _placed(X: Any, y: Any, options: Options) -> tuple[Backend, Any, str, Array]:
-    """The backend, dtype and precision of the run, and ``X`` placed there, checked."""
+def _placed(X: Any, y: Any, options: Options, *, typed: bool) -> tuple[Backend, Any, str, Array]:
+    """The backend, dtype and precision of the run, and ``X`` (an array: :func:`as_data`'s)
+    placed there, checked; ``typed``: the dtype defaults to ``X``'s (else the backend's)."""
     be = resolve_backend(options.backend, X, options.device)
     _check_same_place(X, y)
-    _check_real_numbers(X)
-    dtype = be.dtype(options.dtype, X)
+    check_real(X)
+    dtype = be.dtype(options.dtype, X if typed else None)
     precision = check_precision(options.precision, be, dtype)
     X = be.asarray(X, dtype, what="X")
     if X.ndim != 2:
@@ -108,19 +112,6 @@ def _check_same_place(X: Any, y: Any) -> None:
         raise ValueError(
             f"X is on device {aac.device(X)!r} but y on {aac.device(y)!r}: put them on one device"
         )
-
-
-def _check_real_numbers(X: Any) -> None:
-    """X of complex numbers, text or objects: an error (not a silent cast)."""
-    if _is_array(X) and not aac.is_numpy_array(X):
-        xp = aac.array_namespace(X)
-        ok = xp.isdtype(X.dtype, ("bool", "integral", "real floating"))
-    else:
-        kind = np.asarray(X).dtype.kind if not isinstance(X, np.ndarray) else X.dtype.kind
-        ok = kind in "biuf"
-    if not ok:
-        dtype = X.dtype if hasattr(X, "dtype") else np.asarray(X).dtype
-        raise TypeError(f"X must hold real numbers, got dtype {dtype}")
 
 
 def _chunk_rows(be: Backend, chunks: int | None, batch_size: int | None) -> int | None:

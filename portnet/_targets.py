@@ -16,6 +16,7 @@ import array_api_compat as aac
 import numpy as np
 
 from ._backend import Backend, _is_array, to_numpy
+from ._inputs import check_finite
 from .losses import Loss, binary_crossentropy, categorical_crossentropy, get_loss, squared_error
 
 Array = Any
@@ -59,6 +60,19 @@ def _on(be: Backend, y: Any) -> tuple[Any, Array]:
     return _HOST, to_numpy(y)
 
 
+def _host_classes(y: np.ndarray) -> np.ndarray:
+    """The sorted distinct labels of host ``y``; labels of types that do not sort together
+    (text and numbers): an error naming the types."""
+    try:
+        return _HOST.unique_values(y)
+    except TypeError as exc:
+        types = sorted({type(v).__name__ for v in y.ravel()})
+        raise ValueError(
+            f"y mixes labels of types that cannot be ordered ({', '.join(types)}): give "
+            "labels of one type"
+        ) from exc
+
+
 def _check_shape(y: Array, m: int) -> None:
     if y.ndim not in (1, 2) or y.shape[0] != m:
         raise ValueError(
@@ -78,18 +92,6 @@ def _integral(xp: Any, be: Backend, y: Array) -> bool:
     if not xp.isdtype(y.dtype, "real floating"):
         raise ValueError(f"y must be real numbers or labels, got dtype {y.dtype}")
     return be.read(xp.all(y == xp.round(y))) == 1.0
-
-
-def check_finite(be: Backend, xp: Any, a: Array, what: str) -> None:
-    """NaN or infinity in the data: an error saying how many (one host read if there is
-    none: counting them, a cast and a sum over the whole array, is left to the error)."""
-    finite = xp.isfinite(a)
-    if be.read(xp.all(finite)) == 1.0:
-        return
-    bad = int(be.read(xp.sum(xp.astype(~finite, xp.int32))))
-    raise ValueError(
-        f"{what} must be finite, but it holds {bad} NaN or infinite value{'s' if bad > 1 else ''}"
-    )
 
 
 def inspect_targets(be: Backend, y: Any, m: int, loss: str | Loss) -> tuple[Loss, Targets]:
@@ -115,7 +117,7 @@ def inspect_targets(be: Backend, y: Any, m: int, loss: str | Loss) -> tuple[Loss
                 "use loss='squared_error' for regression"
             )
         return squared_error, Targets("continuous", None, 1)
-    classes = _HOST.unique_values(y) if xp is _HOST else be.unique_values(y)
+    classes = _host_classes(y) if xp is _HOST else be.unique_values(y)
     n = classes.shape[0]
     if n < 2:
         raise ValueError(f"y has a single class ({_show(classes)}); a classifier needs at least 2")

@@ -21,6 +21,7 @@ import array_api_compat as aac
 from . import network, serialization
 from ._backend import Backend, _is_array, resolve_backend, to_numpy
 from ._history import History
+from ._inputs import as_data, check_real, finite
 from ._loop import Loop
 from ._options import Options
 from ._precision import DEFAULT as DEFAULT_PRECISION
@@ -238,18 +239,32 @@ class Model:
             )
         return be, self.params, (_same if be.name == "numpy" else to_numpy)
 
-    def _features(self, be: Backend, X: Any) -> Array:
+    def _features(self, be: Backend, X: Array) -> Array:
+        """``X`` (an array: :func:`portnet._inputs.as_data`'s) checked as training checks it
+        (real numbers, finite) and placed on ``be`` in the model's dtype."""
+        check_real(X)
         X = be.asarray(X, self.dtype, what="X")
         if X.ndim != 2 or X.shape[1] != self.n_features_in_:
             raise ValueError(
                 f"X must have shape (m, {self.n_features_in_}) for this model, "
                 f"got shape {tuple(X.shape)}"
             )
-        return X
+        return finite(be, X, "X")
+
+    def _targets(self, be: Backend, y: Any, m: int) -> Array:
+        """``y`` as the matrix the loss takes (labels the model knows, real targets finite)."""
+        Y = encode(be, as_data(y, "y"), self.targets, self.dtype, m)  # (m, n_L)
+        return finite(be, Y, "y") if self.targets.kind == "continuous" else Y
+
+    def _inputs(self, X: Any) -> tuple[Backend, Params, Array, Callable[[Array], Any]]:
+        """:meth:`_place`'s answer for ``X`` (anything :func:`portnet.train` takes), and
+        ``X`` there, checked (:meth:`_features`)."""
+        X = as_data(X, "X")
+        be, params, back = self._place(X)
+        return be, params, self._features(be, X), back
 
     def _output(self, X: Any) -> tuple[Backend, Array, Callable[[Array], Any]]:
-        be, params, back = self._place(X)
-        X = self._features(be, X)
+        be, params, X, back = self._inputs(X)
         with scope(be, self.precision):
             A = network.output(params, X, self.network, ops=be.ops())  # (m, n_L)
         return be, A, back
@@ -288,7 +303,7 @@ class Model:
         coefficient of determination R² (averaged over outputs) for regression."""
         be, A, _ = self._output(X)
         xp = be.xp
-        Y = encode(be, y, self.targets, self.dtype, A.shape[0])  # (m, n_L)
+        Y = self._targets(be, y, A.shape[0])  # (m, n_L)
         if self.targets.kind in ("binary", "multilabel"):
             right = xp.all((A > 0.5) == (Y > 0.5), axis=1)
         elif self.is_classifier:
@@ -303,9 +318,8 @@ class Model:
 
     def cost(self, X: Any, y: Any) -> float:
         """The cost ``J`` (loss averaged over samples, plus the L2 term) on ``(X, y)``."""
-        be, params, _ = self._place(X)
-        X = self._features(be, X)
-        Y = encode(be, y, self.targets, self.dtype, X.shape[0])
+        be, params, X, _ = self._inputs(X)
+        Y = self._targets(be, y, X.shape[0])
         with scope(be, self.precision):
             J = network.cost(params, X, Y, self.network, ops=be.ops())
         return be.read(J)

@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 
 from array_api_compat import device as device_of
 
-from ._checks import real
+from ._checks import InvalidOptionError, real
 from ._namespace import array_namespace
 from .network import Layer, Network, Params, cost_and_gradients, update_parameters
 
@@ -105,15 +105,24 @@ def exponential_decay(learning_rate: float, rate: float, steps: int = 1) -> Sche
     )
 
 
+def _fraction(name: str, value: float) -> float:
+    """``value``, a real number in [0, 1), as a Python float: a NumPy scalar kept as it is
+    would set the dtype of the state it multiplies (``np.float64(0.9) * float32`` is float64)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
+        raise InvalidOptionError(f"{name} must be in [0, 1), got {value!r}")
+    return float(value)
+
+
 def _schedule(learning_rate: float | Schedule) -> Schedule:
+    """A schedule as it is; a real number (Python's or NumPy's) as :func:`constant`'s."""
     if isinstance(learning_rate, Schedule):
         return learning_rate
-    if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)):
-        raise TypeError(
+    if isinstance(learning_rate, bool) or not isinstance(learning_rate, numbers.Real):
+        raise InvalidOptionError(
             "learning_rate must be a number or a portnet.optimizers schedule "
             f"(constant, inverse_scaling, exponential_decay), got {learning_rate!r}"
         )
-    return constant(learning_rate)
+    return constant(_positive("learning_rate", learning_rate))
 
 
 # -- optimisers -----------------------------------------------------------------------------------
@@ -206,8 +215,7 @@ def momentum(
 ) -> Optimizer:
     """Heavy-ball momentum: ``v ← β·v + g``; ``Δθ = −α·v`` (Nesterov: ``−α·(g + β·v)``)."""
     schedule = _schedule(learning_rate)
-    if not 0 <= beta < 1:
-        raise ValueError(f"momentum beta must be in [0, 1), got {beta!r}")
+    beta = _fraction("momentum beta", beta)
 
     def init(params: Params) -> MomentumState:
         return MomentumState(_count(params), _zeros_like(params))
@@ -234,9 +242,7 @@ def adam(
 ) -> Optimizer:
     """Adam (Kingma & Ba), with bias correction."""
     schedule = _schedule(learning_rate)
-    for name, value in (("b1", b1), ("b2", b2)):
-        if not 0 <= value < 1:
-            raise ValueError(f"adam {name} must be in [0, 1), got {value!r}")
+    b1, b2 = _fraction("adam b1", b1), _fraction("adam b2", b2)
     eps = _positive("eps", eps)
 
     def init(params: Params) -> AdamState:
@@ -271,13 +277,13 @@ def get_optimizer(optimizer: str | Optimizer, learning_rate: float | Schedule | 
     """The optimiser named ``optimizer`` with ``learning_rate`` (its default when None)."""
     if isinstance(optimizer, Optimizer):
         if learning_rate is not None:
-            raise TypeError(
+            raise InvalidOptionError(
                 "learning_rate was given twice: pass it to the optimizer object "
                 f"(e.g. portnet.optimizers.{optimizer.name}(0.01)), not to train"
             )
         return optimizer
     if not isinstance(optimizer, str) or optimizer not in OPTIMIZERS:
-        raise ValueError(
+        raise InvalidOptionError(
             f"unknown optimizer {optimizer!r}; expected one of {list(OPTIMIZERS)} "
             "or a portnet.optimizers.Optimizer"
         )

@@ -23,6 +23,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ._backend import _float_name, _is_array, backend_of, resolve_backend, to_numpy
+from ._inputs import as_data
 from ._options import NAMES as OPTION_NAMES
 from ._options import Options
 from .model import fit
@@ -35,6 +36,16 @@ Array = Any
 def _foreign(x: Any) -> bool:
     """An array of another array library than NumPy: used where it is, not converted."""
     return _is_array(x) and not aac.is_numpy_array(x)
+
+
+def _plain(x: Any, what: str) -> Any:
+    """``x`` as :func:`portnet.train` takes it (a masked array or a ragged list refused, a
+    torch tensor detached), but left to scikit-learn: sparse matrices (which it refuses)
+    and ``X`` as a DataFrame (whose column names it keeps)."""
+    library = type(x).__module__.partition(".")[0]
+    if library == "scipy" or (library == "pandas" and what == "X"):
+        return x
+    return as_data(x, what)
 
 
 def _namespace_name(x: Any) -> str:
@@ -119,6 +130,7 @@ class _Portnet(BaseEstimator):
             )
 
     def _check_X(self, X: Any, *, reset: bool, method: str = "fit") -> Any:
+        X = _plain(X, "X")
         self._check_namespace(X, reset=reset, method=method)
         if not _foreign(X):
             return validate_data(self, X, reset=reset, dtype=(np.float64, np.float32))
@@ -133,7 +145,7 @@ class _Portnet(BaseEstimator):
             )
         xp = aac.array_namespace(X)
         if not xp.isdtype(X.dtype, "real floating"):
-            X = xp.astype(X, xp.float32 if self.dtype == "float32" else X.dtype)
+            X = xp.astype(X, xp.float32 if _float_name(self.dtype) == "float32" else X.dtype)
         return X
 
     def _check_Xy(self, X: Any, y: Any, *, reset: bool, method: str = "fit") -> tuple[Any, Any]:
@@ -141,6 +153,7 @@ class _Portnet(BaseEstimator):
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None"
             )
+        X, y = _plain(X, "X"), as_data(y, "y")
         if not _foreign(X):
             self._check_namespace(X, reset=reset, method=method)
             X, y = validate_data(

@@ -27,13 +27,17 @@ def train(X: Any, y: Any, **options: Any) -> Model:
     Parameters
     ----------
     X : array, shape (m, n_features)
-        Inputs, samples first. Any array namespace, or anything NumPy accepts. Full-batch
+        Inputs, samples first: real numbers (bool, integers, floats), finite. Any array
+        namespace (a torch tensor that requires grad is detached), a pandas DataFrame
+        (nullable ``Float64``/``Int64``/``boolean`` columns too; a missing value counts as
+        NaN), or anything NumPy accepts (not a ragged list, nor a masked array with masked
+        values). ``predict``, ``score`` and ``cost`` check ``X`` alike. Full-batch
         training on NumPy works on a column-major copy (made once; none if ``X`` is
         column-major already, e.g. ``np.asfortranarray(X)``), the layout its matrix
         products run faster on.
     y : array, shape (m,) or (m, k)
-        Class labels (any values: 0/1, {-1, 1}, strings, class numbers), one-hot rows,
-        multi-label 0/1 rows, or real targets for regression.
+        Class labels (any values: 0/1, {-1, 1}, strings, class numbers; none missing),
+        one-hot rows, multi-label 0/1 rows, or real (finite) targets for regression.
     hidden : sequence of int, optional
         Hidden layer widths: ``()`` is logistic regression, ``(4,)`` the default shallow
         network, ``(20, 7, 5)`` an L-layer network. Taken from ``params`` when given.
@@ -95,8 +99,10 @@ def train(X: Any, y: Any, **options: Any) -> Model:
         Where data and parameters live (e.g. ``"cpu:1"`` on JAX, ``"cuda:0"`` on torch);
         default: the device of ``X`` when it is already on the backend, else the default.
     dtype : {"float32", "float64"}, optional
-        Default: ``X``'s floating dtype, else the backend's default floating dtype. float64
-        where it is unavailable (JAX without x64) is an error, never a silent float32.
+        Or another spelling of one: ``np.float32``, ``np.dtype("float32")``, ``"f4"``,
+        ``float`` (float64), a library's (``torch.float32``, ``jnp.float32``). Default:
+        ``X``'s floating dtype, else the backend's default floating dtype. float64 where it
+        is unavailable (JAX without x64) is an error, never a silent float32.
     precision : {"highest", "tf32"}
         How float32 matrix products are computed: "highest", full IEEE float32 on every
         backend (JAX's GPU default, TF32, overridden for portnet's computations alone);

@@ -394,7 +394,251 @@ CASES = {
         "f.npy is not a portnet model file (expected a .npz written by Model.save): it is a "
         "NumPy .npy file",
     ),
+    # -- issue 28, inputs and options: predictions as strict as training, frames, spellings
+    "predict, NaN in X": (
+        lambda: _model().predict(_with(X, (3, 1), np.nan)),
+        ValueError,
+        "X must be finite, but it holds 1 NaN or infinite value",
+    ),
+    "predict_proba, inf in X": (
+        lambda: _model().predict_proba(_with(_with(X, 0, np.inf), 9, -np.inf)),
+        ValueError,
+        "X must be finite, but it holds 4 NaN or infinite values",
+    ),
+    "score, NaN in X": (
+        lambda: _model().score(_with(X, (3, 1), np.nan), Y),
+        ValueError,
+        "X must be finite, but it holds 1 NaN or infinite value",
+    ),
+    "cost, NaN in X": (
+        lambda: _model().cost(_with(X, (3, 1), np.nan), Y),
+        ValueError,
+        "X must be finite, but it holds 1 NaN or infinite value",
+    ),
+    "predict, None in an object X": (
+        lambda: _model().predict(np.array([[1.0, None]], dtype=object)),
+        TypeError,
+        "X must hold real numbers, got dtype object",
+    ),
+    "predict, complex X": (
+        lambda: _model().predict(X.astype(complex)),
+        TypeError,
+        "X must hold real numbers, got dtype complex128",
+    ),
+    "predict, text X": (
+        lambda: _model().predict([["a", "b"]]),
+        TypeError,
+        "X must hold real numbers, got dtype <U1",
+    ),
+    "score of a regressor, NaN in y": (
+        lambda: _regressor().score(X, _with(X[:, 0], 5, np.nan)),
+        ValueError,
+        "y must be finite, but it holds 1 NaN or infinite value",
+    ),
+    "cost of a regressor, NaN in y": (
+        lambda: _regressor().cost(X, _with(X[:, 0], 5, np.nan)),
+        ValueError,
+        "y must be finite, but it holds 1 NaN or infinite value",
+    ),
+    "Model.fit, NaN in X": (
+        lambda: _model().fit(_with(X, (3, 1), np.nan), Y),
+        ValueError,
+        "X must be finite, but it holds 1 NaN or infinite value",
+    ),
+    "pd.NA in a nullable frame": (
+        lambda: portnet.train(_frame(_with(X, (2, 0), np.nan)), Y),
+        ValueError,
+        "X must be finite, but it holds 1 NaN or infinite value",
+    ),
+    "predict, pd.NA in a nullable frame": (
+        lambda: _model().predict(_frame(_with(X, (2, 0), np.nan))),
+        ValueError,
+        "X must be finite, but it holds 1 NaN or infinite value",
+    ),
+    "a category column in X": (
+        lambda: portnet.train(_frame(X).assign(c=_pandas().Categorical(["u"] * 400)), Y),
+        TypeError,
+        "X must hold real numbers, got dtype category in column 'c'",
+    ),
+    "predict, a category column in X": (
+        lambda: _model().predict(_frame(X[:, :1]).assign(c=_pandas().Categorical(["u"] * 400))),
+        TypeError,
+        "X must hold real numbers, got dtype category in column 'c'",
+    ),
+    "None among text labels": (
+        lambda: portnet.train(X, _labels(None)),
+        ValueError,
+        "y has 1 missing label (None, NaN or pd.NA): drop those samples, or give them a label",
+    ),
+    "NaN among text labels": (
+        lambda: portnet.train(X, _labels(np.nan)),
+        ValueError,
+        "y has 1 missing label",
+    ),
+    "pd.NA among text labels (a string Series)": (
+        lambda: portnet.train(X, _pandas().Series(_labels(None), dtype="string")),
+        ValueError,
+        "y has 1 missing label",
+    ),
+    "score, None among text labels": (
+        lambda: portnet.train(X, _labels("a"), iterations=2).score(X, _labels(None)),
+        ValueError,
+        "y has 1 missing label",
+    ),
+    "labels of two types": (
+        train(X, np.array([1, "a"] * 200, dtype=object)),
+        ValueError,
+        "y mixes labels of types that cannot be ordered (int, str): give labels of one type",
+    ),
+    "ragged X": (
+        train([[1.0, 2.0], [3.0]], [0, 1]),
+        ValueError,
+        "X must be a rectangular array (its rows of one length), but its rows have "
+        "different lengths: 1, 2",
+    ),
+    "predict, ragged X": (
+        lambda: _model().predict([[1.0, 2.0], [3.0]]),
+        ValueError,
+        "X must be a rectangular array (its rows of one length), but its rows have",
+    ),
+    "ragged y": (
+        train([[1.0, 2.0], [3.0, 4.0]], [[0, 1], [1]]),
+        ValueError,
+        "y must be a rectangular array (its rows of one length), but its rows have",
+    ),
+    "masked X": (
+        lambda: portnet.train(_masked(X, 4), Y),
+        ValueError,
+        "X is a masked array with 4 masked values, which portnet would read as numbers: "
+        "fill them first (X.filled(value)), or drop those samples from X and y",
+    ),
+    "predict, masked X": (
+        lambda: _model().predict(_masked(X, 4)),
+        ValueError,
+        "X is a masked array with 4 masked values",
+    ),
+    "masked y": (
+        train(X, np.ma.masked_equal(Y, 1)),
+        ValueError,
+        "y is a masked array with 200 masked values",
+    ),
+    "sparse X": (
+        lambda: portnet.train(_scipy_sparse().csr_matrix(X), Y),
+        TypeError,
+        "X is a sparse csr_matrix; portnet takes dense arrays: pass X.toarray()",
+    ),
+    "dtype float16 (a NumPy type)": (
+        train(dtype=np.float16),
+        portnet.InvalidOptionError,
+        "dtype must be 'float32' or 'float64', got numpy.float16 (other spellings",
+    ),
+    "dtype int": (
+        train(dtype=int),
+        portnet.InvalidOptionError,
+        "dtype must be 'float32' or 'float64', got int",
+    ),
+    "Model.to, dtype 'f2'": (
+        lambda: _model().to(dtype="f2"),
+        portnet.InvalidOptionError,
+        "dtype must be 'float32' or 'float64', got 'f2'",
+    ),
+    "learning rate text": (
+        train(learning_rate="0.1"),
+        portnet.InvalidOptionError,
+        "learning_rate must be a number or a portnet.optimizers schedule",
+    ),
+    "momentum beta 1 (NumPy)": (
+        lambda: portnet.optimizers.momentum(0.1, beta=np.float64(1.0)),
+        portnet.InvalidOptionError,
+        "momentum beta must be in [0, 1), got np.float64(1.0)",
+    ),
+    "hidden 0 (NumPy)": (
+        train(hidden=np.arange(0, 2)),
+        portnet.InvalidOptionError,
+        "each hidden layer size must be an integer >= 1, got np.int64(0)",
+    ),
+    "iterations a NumPy bool": (
+        train(iterations=np.True_),
+        portnet.InvalidOptionError,
+        "iterations must be an integer >= 0, got np.True_",
+    ),
+    "estimator, masked X": (
+        lambda: _classifier().fit(_masked(X, 4), Y),
+        ValueError,
+        "X is a masked array with 4 masked values",
+    ),
+    "estimator, ragged X": (
+        lambda: _classifier().fit([[1.0, 2.0], [3.0]], [0, 1]),
+        ValueError,
+        "X must be a rectangular array (its rows of one length)",
+    ),
+    "estimator predict, ragged X": (
+        lambda: _classifier().fit(X, Y).predict([[1.0, 2.0], [3.0]]),
+        ValueError,
+        "X must be a rectangular array (its rows of one length)",
+    ),
+    "estimator, None among text labels": (
+        lambda: _classifier().fit(X, _labels(None)),
+        ValueError,
+        "y has 1 missing label",
+    ),
+    "estimator predict, NaN": (
+        lambda: _classifier().fit(X, Y).predict(_with(X, (0, 0), np.nan)),
+        ValueError,
+        "Input X contains NaN",
+    ),
+    "estimator, dtype float16": (
+        lambda: _classifier().set_params(dtype=np.float16).fit(X, Y),
+        portnet.InvalidOptionError,
+        "dtype must be 'float32' or 'float64', got numpy.float16",
+    ),
+    "regressor score, NaN in y": (
+        lambda: _regressor_estimator().fit(X, X[:, 0]).score(X, _with(X[:, 0], 5, np.nan)),
+        ValueError,
+        "y must be finite, but it holds 1 NaN or infinite value",
+    ),
+    "estimator predict, NaN in torch X": pytest.param(
+        lambda: _classifier().fit(_torch(X), _torch(Y)).predict(_torch(_with(X, 3, np.nan))),
+        ValueError,
+        "X must be finite, but it holds 2 NaN or infinite values",
+        marks=needs("torch"),
+    ),
 }
+
+
+def _pandas():
+    return pytest.importorskip("pandas", reason="pandas is not installed")
+
+
+def _scipy_sparse():
+    return pytest.importorskip("scipy.sparse", reason="SciPy is not installed")
+
+
+def _frame(a):
+    """``a`` as a DataFrame of nullable Float64 columns (``convert_dtypes``: NaN is pd.NA)."""
+    pandas = _pandas()
+    frame = pandas.DataFrame(a, columns=[f"x{i}" for i in range(a.shape[1])]).convert_dtypes()
+    assert all(str(t) == "Float64" for t in frame.dtypes)
+    return frame
+
+
+def _masked(a, k):
+    """``a`` as a masked array, its first ``k`` values masked."""
+    return np.ma.masked_array(a, mask=np.arange(a.size).reshape(a.shape) < k)
+
+
+def _labels(missing):
+    """Text labels "a"/"b" of X's samples, ``missing`` as the fourth."""
+    labels = np.array(["a", "b"] * 200, dtype=object)
+    labels[3] = missing
+    return labels
+
+
+def _regressor_estimator():
+    pytest.importorskip("sklearn", reason="scikit-learn is not installed")
+    from portnet.sklearn import PortnetRegressor
+
+    return PortnetRegressor(iterations=2)
 
 
 def _torch(a):

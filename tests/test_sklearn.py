@@ -191,3 +191,31 @@ def test_a_device_is_kept_through_fit_and_predict(planar):
     assert clf.classes_.device == device
     with pytest.raises(ValueError, match="X has 3 features, but PortnetClassifier is expecting 2"):
         clf.predict(strict.ones((2, 3), device=device))
+
+
+# -- issue 28: parameters as NumPy writes them ----------------------------------------------------
+def test_grid_search_over_numpy_hidden_sizes(planar):
+    """``GridSearchCV`` hands the estimator NumPy integers (``np.arange``'s): taken as widths."""
+    X, y = planar
+    grid = {"hidden": np.arange(2, 4), "iterations": np.array([5])}
+    search = GridSearchCV(PortnetClassifier(), grid, cv=2).fit(X, y)
+    assert search.best_params_["hidden"] in (2, 3)
+    assert search.best_estimator_.model_.hidden == (int(search.best_params_["hidden"]),)
+
+
+def test_numpy_parameters_give_the_model_of_python_ones(planar):
+    X, y = planar
+    python = dict(hidden=3, learning_rate=0.5, l2=0.25, iterations=5, dtype="float32")
+    spelled = dict(hidden=np.int64(3), learning_rate=np.float32(0.5), l2=np.float32(0.25),
+                   iterations=np.int64(5), dtype=np.float32)  # fmt: skip
+    for estimator, target in ((PortnetClassifier, y), (PortnetRegressor, X[:, 0])):
+        reference = estimator(**python).fit(X, target).model_
+        portnet.optimizers.adam.cache_clear()  # cached: np.float32(0.5) would find 0.5's
+        model = clone(estimator(**spelled)).fit(X, target).model_
+        assert model.dtype == reference.dtype
+        for p, q in zip(host_params(model), host_params(reference), strict=True):
+            np.testing.assert_array_equal(p, q)
+
+
+def host_params(model):
+    return [host(p) for layer in model.params for p in layer]

@@ -9,10 +9,10 @@ import pytest
 
 import portnet
 from portnet import agreement
-from portnet._backend import resolve_backend
+from portnet._backend import resolve_backend, to_numpy
 from portnet.agreement import TOLERANCE, flat_params, regression_data, relative_difference
 
-from .conftest import host, needs, skip_dask_minibatches
+from .conftest import host, needs, on, skip_dask_minibatches
 
 X_PLANAR, Y_PLANAR = portnet.datasets.planar()
 
@@ -305,3 +305,110 @@ def test_jax_reuses_the_compiled_run_across_train_calls():
     assert run._cache_size() == compiled  # any number of steps per run: one program
     portnet.train(X_PLANAR, Y_PLANAR, **{**options, "hidden": (5,)})  # new shapes: compiled
     assert run._cache_size() == compiled + 1
+
+
+# -- issue 28: the data train and the model's methods take ----------------------------------------
+def _same_model(a, b):
+    """The parameters of two models, bit for bit (and their dtypes)."""
+    for (Wa, ba), (Wb, bb) in zip(a.params, b.params, strict=True):
+        for p, q in ((Wa, Wb), (ba, bb)):
+            p, q = to_numpy(p), to_numpy(q)
+            assert p.dtype == q.dtype
+            np.testing.assert_array_equal(p, q)
+
+
+def test_predictions_check_x_and_y_as_training_does(backend):
+    """NaN and infinity in X at predict, predict_proba, score and cost, and in a regressor's
+    y at score and cost: training's error, on every backend (Dask's lazy predictions: when
+    computed)."""
+    be = on(backend)
+    rows, labels = X_PLANAR[::10].copy(), Y_PLANAR[::10].copy()  # 40, of both classes
+    bad = rows.copy()
+    bad[3, 1], bad[30, 0] = np.nan, -np.inf
+    X, X_bad, y = be.asarray(rows), be.asarray(bad), be.asarray(labels)
+    model = portnet.train(X, y, hidden=(3,), iterations=2)
+    for call in (
+        lambda: portnet.train(X_bad, y, iterations=1),
+        lambda: model.predict(X_bad),
+        lambda: model.predict_proba(X_bad),
+        lambda: model.score(X_bad, y),
+        lambda: model.cost(X_bad, y),
+    ):
+        with pytest.raises(ValueError, match="X must be finite, but it holds 2 NaN or infinite"):
+            to_numpy(call())  # computed: Dask's predictions are lazy
+    targets = rows[:, 0].copy()
+    regressor = portnet.train(X, be.asarray(targets), hidden=(3,), iterations=2)
+    targets[7] = np.nan
+    for call in (regressor.score, regressor.cost):
+        with pytest.raises(ValueError, match="y must be finite, but it holds 1 NaN or infinite"):
+            call(X, be.asarray(targets))
+    np.testing.assert_array_equal(host(model.predict(X)), host(model.predict(rows)))  # still
+
+
+@needs("dask")
+def test_dask_predictions_stay_lazy_and_name_the_rows_of_a_bad_chunk():
+    import dask.array as da
+
+    X = da.from_array(X_PLANAR, chunks=(100, 2))
+    model = portnet.train(X, da.from_array(Y_PLANAR, chunks=100), hidden=(3,), iterations=2)
+    bad = X_PLANAR.copy()
+    bad[150, 1] = np.nan
+    predicted = model.predict(da.from_array(bad, chunks=(100, 2)))
+    assert isinstance(predicted, da.Array)  # nothing read yet
+    with pytest.raises(ValueError, match=r"holds 1 NaN or infinite value \(in rows 100 to 199\)"):
+        predicted.compute()
+
+
+@needs("torch")
+def test_torch_tensors_that_require_grad_are_used_as_their_numbers():
+    import torch
+
+    X = torch.tensor(X_PLANAR, requires_grad=True)
+    targets = torch.tensor(X_PLANAR[:, 0] ** 2, requires_grad=True)
+    for y in (torch.tensor(Y_PLANAR), targets):
+        model = portnet.train(X, y, hidden=(3,), iterations=5)
+        _same_model(model, portnet.train(X.detach(), y.detach(), hidden=(3,), iterations=5))
+        predicted = model.predict(X)
+        assert not predicted.requires_grad
+        np.testing.assert_array_equal(to_numpy(predicted), to_numpy(model.predict(X.detach())))
+        assert model.score(X, y) == model.score(X.detach(), y.detach())
+    assert X.grad is None  # nothing flowed back into the caller's graph
+
+
+def test_pandas_frames_with_nullable_and_bool_columns_are_their_numbers():
+    pandas = pytest.importorskip("pandas", reason="pandas is not installed")
+    frame = pandas.DataFrame(X_PLANAR, columns=["a", "b"]).convert_dtypes()
+    assert [str(t) for t in frame.dtypes] == ["Float64", "Float64"]
+    labels = pandas.Series(Y_PLANAR).convert_dtypes()  # Int64
+    reference = portnet.train(X_PLANAR, Y_PLANAR, hidden=(3,), iterations=5)
+    model = portnet.train(frame, labels, hidden=(3,), iterations=5)
+    _same_model(model, reference)
+    np.testing.assert_array_equal(model.predict(frame), reference.predict(X_PLANAR))
+    assert model.score(frame, labels) == reference.score(X_PLANAR, Y_PLANAR)
+    # a boolean column (NumPy's and pandas' nullable) beside whole numbers (Int64): floats
+    numbers = np.stack([X_PLANAR[:, 0] > 0, X_PLANAR[:, 1] < 0, np.round(X_PLANAR[:, 1])], 1)
+    mixed = pandas.DataFrame(
+        {
+            "up": X_PLANAR[:, 0] > 0,
+            "down": pandas.array(X_PLANAR[:, 1] < 0, dtype="boolean"),
+            "whole": pandas.array(np.round(X_PLANAR[:, 1]).astype(np.int64), dtype="Int64"),
+        }
+    )
+    reference = portnet.train(numbers.astype(np.float64), Y_PLANAR, hidden=(3,), iterations=5)
+    _same_model(portnet.train(mixed, Y_PLANAR, hidden=(3,), iterations=5), reference)
+    # text labels from a Series of pandas' string dtype
+    text = pandas.Series(np.where(Y_PLANAR == 1, "sun", "moon"), dtype="string")
+    model = portnet.train(X_PLANAR, text, hidden=(3,), iterations=5)
+    np.testing.assert_array_equal(model.classes_, ["moon", "sun"])
+    _same_model(model, reference := portnet.train(X_PLANAR, Y_PLANAR, hidden=(3,), iterations=5))
+    assert model.score(X_PLANAR, text) == reference.score(X_PLANAR, Y_PLANAR)
+
+
+def test_masked_arrays_without_a_masked_value_are_their_numbers():
+    reference = portnet.train(X_PLANAR, Y_PLANAR, hidden=(3,), iterations=5)
+    model = portnet.train(np.ma.masked_array(X_PLANAR), np.ma.masked_array(Y_PLANAR, mask=False),
+                          hidden=(3,), iterations=5)  # fmt: skip
+    _same_model(model, reference)
+    predicted = model.predict(np.ma.masked_array(X_PLANAR, mask=False))
+    assert type(predicted) is np.ndarray
+    np.testing.assert_array_equal(predicted, reference.predict(X_PLANAR))

@@ -73,6 +73,12 @@ class Adapter:
         ``host``)."""
         return xp.asarray(host, dtype=dtype, device=device)
 
+    def finite(self, x: Array, check: Callable[..., None]) -> Array:
+        """``x`` after ``check(x)``, which raises if ``x`` holds NaN or infinity (here at once;
+        a lazy library may check as ``x`` is computed, calling ``check(chunk, where)``)."""
+        check(x)
+        return x
+
     def floating_dtypes(self, xp: Any, device: Any) -> dict[str, Any]:
         """The real floating dtypes ``xp`` has on ``device``, by name."""
         return dict(xp.__array_namespace_info__().dtypes(device=device, kind="real floating"))

@@ -49,6 +49,11 @@ class DaskAdapter(Adapter):
     def to_numpy(self, x: Array) -> np.ndarray:
         return to_numpy(compute(x))
 
+    def finite(self, x: Array, check: Callable[..., None]) -> Array:
+        """Checked chunk by chunk as ``x`` is computed (predictions stay lazy, and the data is
+        read once), an error naming the rows of the chunk that holds NaN or infinity."""
+        return x.map_blocks(_checked_chunk, check=check, dtype=x.dtype, meta=x._meta)
+
     def samples(self, arrays: tuple[Array, ...], rows: int | None) -> tuple[Array, ...]:
         """The first array's rows split into chunks of ``rows`` (None: as they are; dask's
         automatic chunking for data that came from NumPy), every other array's rows chunked
@@ -135,6 +140,12 @@ def gradients(params: Any, X: Any, Y: Any, net: Any, *, with_cost: bool = True) 
     found = options((X,))
     found.pop("scheduler", None)
     return get(graph, total, **found)
+
+
+def _checked_chunk(chunk: Array, check: Callable[..., None], block_info: Any = None) -> Array:
+    rows = (block_info or {}).get(0, {}).get("array-location", [(None, None)])[0]
+    check(chunk, "" if rows[0] is None else f" (in rows {rows[0]} to {rows[1] - 1})")
+    return chunk
 
 
 class _Box:
