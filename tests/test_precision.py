@@ -228,7 +228,7 @@ def test_a_tf32_model_placed_where_tf32_cannot_run_predicts_in_highest():
 def test_the_command_and_the_estimators_take_precision(capsys):
     assert cli.main(["train", "--iterations", "1", "--precision", "tf32", "--dtype", "float32",
                      "--no-plot", "--quiet"]) == 2  # fmt: skip
-    assert "precision='tf32' needs a CUDA GPU" in capsys.readouterr().err
+    assert "--precision tf32 needs a CUDA GPU" in capsys.readouterr().err  # said as a flag
     sklearn = pytest.importorskip("portnet.sklearn", reason="scikit-learn is not installed")
     estimator = sklearn.PortnetClassifier(iterations=3, precision="tf32", dtype="float32")
     assert estimator.get_params()["precision"] == "tf32"
