@@ -80,7 +80,8 @@ class Backend:
             x = x.detach()
         if _is_array(x) and aac.array_namespace(x) is xp:
             if dtype is not None and x.dtype != dtype:
-                x = xp.astype(x, dtype)
+                with np.errstate(over="ignore"):  # beyond dtype: infinities, named by checks
+                    x = xp.astype(x, dtype)
             if self.device is not None and aac.device(x) != self.device:
                 x = aac.to_device(x, self.device)
             return x
@@ -93,7 +94,8 @@ class Backend:
                 f"pass backend={source!r} (or backend=None to use the input's own backend), "
                 "or convert it to NumPy first"
             ) from exc
-        return self.adapter.place(host, xp, dtype, self.device)
+        with np.errstate(over="ignore"):
+            return self.adapter.place(host, xp, dtype, self.device)
 
     def params(self, params: Any, dtype: Any) -> Any:
         """Per-layer ``(W, b)`` pairs as :class:`portnet.network.Layer` s here, in ``dtype``."""

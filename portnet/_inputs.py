@@ -19,7 +19,7 @@ from typing import Any
 import array_api_compat as aac
 import numpy as np
 
-from ._backend import Backend, _is_array
+from ._backend import Backend, _is_array, to_numpy
 
 Array = Any
 
@@ -153,28 +153,54 @@ def check_real(X: Array) -> None:
         raise TypeError(f"X must hold real numbers, got dtype {X.dtype}")
 
 
-def check_finite(be: Backend, xp: Any, a: Array, what: str) -> None:
+def check_finite(be: Backend, xp: Any, a: Array, what: str, *, source: Any = None) -> None:
     """NaN or infinity in the data: an error saying how many (one host read if there is
-    none: counting them, a cast and a sum over the whole array, is left to the error)."""
-    _refuse_not_finite(a, xp=xp, what=what, read=be.read)
+    none: counting them, a cast and a sum over the whole array, is left to the error).
+    ``source``: ``a`` before its cast to the run's dtype; finite there, the error says that
+    the cast overflowed."""
+    _refuse_not_finite(a, xp=xp, what=what, read=be.read, source=source)
 
 
-def finite(be: Backend, a: Array, what: str) -> Array:
+def finite(be: Backend, a: Array, what: str, *, source: Any = None) -> Array:
     """``a`` (an array of ``be``), checked as :func:`check_finite` does: at once (one host
     read), or on Dask lazily, chunk by chunk as it is computed (predictions stay lazy, and
     the data is read once)."""
-    return be.adapter.finite(a, functools.partial(_refuse_not_finite, what=what, read=be.read))
+    check = functools.partial(_refuse_not_finite, what=what, read=be.read, source=source)
+    return be.adapter.finite(a, check)
 
 
 def _refuse_not_finite(
-    a: Array, where: str = "", *, what: str, read: Callable[[Array], float], xp: Any = None
+    a: Array,
+    where: str = "",
+    *,
+    what: str,
+    read: Callable[[Array], float],
+    xp: Any = None,
+    source: Any = None,
 ) -> None:
     xp = aac.array_namespace(a) if xp is None else xp
     finite = xp.isfinite(a)
     if read(xp.all(finite)) == 1.0:
         return
+    if source is not None:
+        _refuse_overflow(source, a.dtype, what)
     bad = int(read(xp.sum(xp.astype(~finite, xp.int32))))
     raise ValueError(
         f"{what} must be finite, but it holds {bad} NaN or infinite value"
         f"{'s' if bad > 1 else ''}{where}"
+    )
+
+
+def _refuse_overflow(source: Any, dtype: Any, what: str) -> None:
+    """``source`` finite but too large for ``dtype`` (its cast made infinities): an error
+    saying so (an error's path: one copy of ``source`` to the host)."""
+    host = np.asarray(to_numpy(source))
+    if host.dtype.kind not in "biuf" or not np.all(np.isfinite(host)):
+        return
+    name = str(getattr(dtype, "name", dtype)).rpartition(".")[2]
+    largest = float(np.max(np.abs(host)))
+    raise ValueError(
+        f"{what} holds values too large for {name} (largest |{what}| {largest:.3g}; {name} "
+        f"holds up to {float(np.finfo(name).max):.3g}): scale {what} (e.g. standardise it), "
+        "or use dtype='float64'"
     )

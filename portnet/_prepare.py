@@ -52,13 +52,16 @@ def prepare(X: Any, y: Any, options: Options) -> Prepared:
     """Check and place the data, choose the loss, encode the targets, make the starting
     parameters and the validation split: everything before the first step."""
     typed = _is_array(X)  # X's dtype is the default dtype of an array's, not a list's
-    X, y = as_data(X, "X"), as_data(y, "y")  # arrays: NumPy, or their own library's
-    be, dtype, precision, X = _placed(X, y, options, typed=typed)
+    given, y = as_data(X, "X"), as_data(y, "y")  # arrays: NumPy, or their own library's
+    be, dtype, precision, X = _placed(given, y, options, typed=typed)
     rows = _chunk_rows(be, options.chunks, options.batch_size)
     (X,) = be.samples(X, rows=rows)  # Dask: chunked and persisted, read from its source once
-    check_finite(be, be.xp, X, "X")  # one host read, before any training
+    check_finite(be, be.xp, X, "X", source=given)  # one host read, before any training
     loss, targets = inspect_targets(be, y, X.shape[0], options.loss)
-    X, Y = be.samples(X, encode(be, y, targets, dtype, X.shape[0]))  # Y: (m, n_L), like X
+    Y = encode(be, y, targets, dtype, X.shape[0])  # (m, n_L)
+    if targets.kind == "continuous":  # real targets: finite in y (checked), and in dtype?
+        check_finite(be, be.xp, Y, "y", source=y)
+    X, Y = be.samples(X, Y)
     net = Network(options.activation, loss, options.l2)
     theta = _starting_params(be, dtype, options, X.shape[1], Y.shape[1])
     shuffling, splitting = (

@@ -243,18 +243,19 @@ class Model:
         """``X`` (an array: :func:`portnet._inputs.as_data`'s) checked as training checks it
         (real numbers, finite) and placed on ``be`` in the model's dtype."""
         check_real(X)
-        X = be.asarray(X, self.dtype, what="X")
+        given, X = X, be.asarray(X, self.dtype, what="X")
         if X.ndim != 2 or X.shape[1] != self.n_features_in_:
             raise ValueError(
                 f"X must have shape (m, {self.n_features_in_}) for this model, "
                 f"got shape {tuple(X.shape)}"
             )
-        return finite(be, X, "X")
+        return finite(be, X, "X", source=given)
 
     def _targets(self, be: Backend, y: Any, m: int) -> Array:
         """``y`` as the matrix the loss takes (labels the model knows, real targets finite)."""
-        Y = encode(be, as_data(y, "y"), self.targets, self.dtype, m)  # (m, n_L)
-        return finite(be, Y, "y") if self.targets.kind == "continuous" else Y
+        y = as_data(y, "y")
+        Y = encode(be, y, self.targets, self.dtype, m)  # (m, n_L)
+        return finite(be, Y, "y", source=y) if self.targets.kind == "continuous" else Y
 
     def _inputs(self, X: Any) -> tuple[Backend, Params, Array, Callable[[Array], Any]]:
         """:meth:`_place`'s answer for ``X`` (anything :func:`portnet.train` takes), and

@@ -52,6 +52,14 @@ def train(x=X, y=Y, **options):
     return lambda: portnet.train(x, y, **options)
 
 
+def _resume(path, *, data=X, **options):
+    """Train 200 iterations on X with a checkpoint at ``path``, then resume from it with
+    ``data`` and ``options`` (by default 400 iterations of the same run)."""
+    portnet.train(X, Y, iterations=200, log_every=100, checkpoint=path)
+    run = {"iterations": 400, "log_every": 100, "resume": path, **options}
+    return portnet.train(data, Y, **run)
+
+
 def _in_tmp(call):
     """``call`` run in a fresh folder holding a file ``file``, a folder ``sub`` and files
     that are not portnet's: ``f.npy``, ``f.pkl``, ``f.json`` and (with joblib) ``f.joblib``."""
@@ -602,6 +610,64 @@ CASES = {
         ValueError,
         "X must be finite, but it holds 2 NaN or infinite values",
         marks=needs("torch"),
+    ),
+    # -- issue 28, training runs: numbers beyond the dtype, divergence's causes, resume
+    "X too large for float32": (
+        train(X * 1e200, dtype="float32"),
+        ValueError,
+        "X holds values too large for float32 (largest |X| 4.21e+200; float32 holds up to "
+        "3.4e+38): scale X (e.g. standardise it), or use dtype='float64'",
+    ),
+    "y too large for float32": (
+        train(X, X[:, 0] * 1e200, loss="squared_error", dtype="float32"),
+        ValueError,
+        "y holds values too large for float32 (largest |y| 4.21e+200",
+    ),
+    "predict, X too large for a float32 model": (
+        lambda: portnet.train(X, Y, iterations=2, dtype="float32").predict(X * 1e200),
+        ValueError,
+        "X holds values too large for float32 (largest |X| 4.21e+200",
+    ),
+    "score, y too large for a float32 regressor": (
+        lambda: portnet.train(X, X[:, 0], iterations=2, dtype="float32").score(X, X[:, 0] * 1e200),
+        ValueError,
+        "y holds values too large for float32 (largest |y| 4.21e+200",
+    ),
+    "targets whose cost overflows float64": (
+        train(X, X[:, 0] * 1e200, loss="squared_error", iterations=5),
+        portnet.DivergenceError,
+        "training cannot start: the cost of the starting parameters is inf at iteration 0, "
+        "before any update (the learning rate is not the cause): the numbers overflow float64",
+    ),
+    "NaN in warm-start params": (
+        lambda: portnet.train(
+            X, Y, params=[(W, b * np.nan) for W, b in _model().params], iterations=5
+        ),
+        portnet.DivergenceError,
+        "training cannot start: the starting parameters (from params=) hold NaN or infinite "
+        "values, so the cost is nan at iteration 0, before any update",
+    ),
+    "learning rate far too large (a finite divergence)": (
+        train(learning_rate=1e6, iterations=3000),
+        portnet.DivergenceError,
+        "more than 1000 times its starting 0.688726; it was 0.688726 at iteration 0. Try a "
+        "smaller learning_rate (now 1e+06)",
+    ),
+    "resume with fewer iterations": (
+        _in_tmp(lambda: _resume("c.npz", iterations=100)),
+        ValueError,
+        "cannot resume from c.npz: it is at iteration 200, past iterations=100",
+    ),
+    "resume with another learning rate": (
+        _in_tmp(lambda: _resume("c.npz", learning_rate=0.5)),
+        ValueError,
+        "cannot resume from c.npz: this run is not the one that wrote it, it differs in "
+        "learning_rate (0.5; the checkpoint's: 1.2)",
+    ),
+    "resume on other data": (
+        _in_tmp(lambda: _resume("c.npz", data=X[:, ::-1])),
+        ValueError,
+        "it differs in the data (X and y) (other values, same shape (400, 2))",
     ),
 }
 
