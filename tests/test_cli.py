@@ -472,3 +472,13 @@ def test_the_boundary_picture_is_labelled_with_the_csv_header(tmp_path, monkeypa
     assert main(["train", "--data", "d.csv", "--iterations", "10", "--quiet"]) == 0
     assert seen["feature_names"] == ("petal", "sepal")
     assert (tmp_path / "portnet-out" / "boundary.png").is_file()
+
+
+def test_predict_refuses_a_nan_row_instead_of_labelling_it(capsys, tmp_path):
+    _saved_models(tmp_path)
+    X = np.load(tmp_path / "f.npy")
+    X[7, 1] = np.nan
+    np.save(tmp_path / "g.npy", X)
+    status = main(["predict", "m.npz", "g.npy"])
+    captured = _failed(capsys, status, "X must be finite, but it holds 1 NaN or infinite value")
+    assert captured.out == ""  # no labels printed before the error
