@@ -127,11 +127,12 @@ def _npy(path: Path) -> np.ndarray:
 
 
 def _npz(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
-    try:
-        with open(path, "rb") as f, np.load(f, allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"cannot read {path}: not a NumPy .npz archive ({exc})") from exc
+    with open(path, "rb") as f:  # an unreadable file: its OSError (permission), as it is
+        try:
+            with np.load(f, allow_pickle=False) as archive:
+                arrays = {name: archive[name] for name in archive.files}
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"cannot read {path}: not a NumPy .npz archive ({exc})") from exc
     if "X" not in arrays:
         raise ValueError(f"cannot read {path}: expected arrays 'X' and 'y', found {sorted(arrays)}")
     X, y = arrays["X"], arrays.get("y")

@@ -153,3 +153,15 @@ def test_reading_csv_without_pandas_names_the_extra(tmp_path, monkeypatch):
     with pytest.raises(ImportError, match=r"needs pandas: pip install 'portnet\[cli\]'"):
         datafiles.read(tmp_path / "d.csv")
     assert datafiles.read(tmp_path / "d.npy")[0].shape == (2, 2)  # NumPy's files need NumPy only
+
+
+def test_an_unreadable_npz_is_a_permission_error_not_a_bad_archive(tmp_path, monkeypatch):
+    """A file this user may not read says so (the denial simulated: root reads anything)."""
+    np.savez(tmp_path / "d.npz", X=np.zeros((2, 2)), y=np.zeros(2))
+
+    def denied(file, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(file))
+
+    monkeypatch.setattr(datafiles, "open", denied, raising=False)
+    with pytest.raises(PermissionError, match="Permission denied"):
+        datafiles.read(tmp_path / "d.npz")
