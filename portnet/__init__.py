@@ -6,7 +6,7 @@ NumPy, CuPy, JAX, PyTorch and array-api-strict.
 
 from __future__ import annotations
 
-from . import activations, datasets, init, losses, network, optimizers
+from . import activations, datasets, init, lbfgs, losses, network, optimizers
 from ._backend import BACKENDS
 from ._checks import InvalidOptionError
 from ._history import History
@@ -28,6 +28,7 @@ __all__ = [
     "activations",
     "datasets",
     "init",
+    "lbfgs",
     "load",
     "losses",
     "network",

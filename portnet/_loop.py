@@ -17,12 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from . import checkpoints, network
+from . import checkpoints, lbfgs, network
 from ._history import History
 from ._namespace import array_namespace
 from ._options import Options
 from ._precision import scope
 from ._prepare import Prepared
+from .backends._adapter import quiet
 from .network import Network, Params
 from .optimizers import Optimizer, train_step
 
@@ -112,6 +113,11 @@ def advance_batch(
     return advance(carry, Xb, Yb, net=net, optimizer=optimizer, gradients=gradients, report=False)
 
 
+def _on_data(objective: Callable[..., Any], X: Array, Y: Array, x: Array) -> tuple[Any, Array]:
+    """``objective(x, X, Y)``: L-BFGS's ``value_and_grad`` of a training run."""
+    return objective(x, X, Y)
+
+
 @dataclasses.dataclass
 class Stopper:
     """Stop when the watched cost has not improved by ``tol`` for ``patience`` log points."""
@@ -165,8 +171,9 @@ class Loop:
 
     def __post_init__(self) -> None:
         o = self.options
-        if o.early_stopping or o.tol is not None:
-            self.stopper = Stopper(o.tol or 0.0, o.n_iter_no_change)
+        quasi_newton = isinstance(o.rule, lbfgs.LBFGS)  # its tol: the gradient's (lbfgs.py)
+        if o.early_stopping or (o.tol is not None and not quasi_newton):
+            self.stopper = Stopper(0.0 if quasi_newton else o.tol or 0.0, o.n_iter_no_change)
         net, ops = self.run.net, self.run.be.ops()  # log points: the backend's Ops, no workspace
         self._cost = self.run.be.compile(network.cost, net=net, ops=ops)
         self._validation_loss = self.run.be.compile(network.cost, net=net._replace(l2=0.0), ops=ops)
@@ -229,6 +236,8 @@ class Loop:
         run = self.run
         be, X, Y = run.be, run.X, run.Y
         theta = be.to_working(theta)
+        if isinstance(self.options.rule, lbfgs.LBFGS):
+            return self._run_lbfgs(theta)
         state = self.options.rule.init(theta) if state is None else be.to_working(state)
         if run.batch >= X.shape[0]:
             theta, reason = self._run_full(theta, state, start)
@@ -289,6 +298,34 @@ class Loop:
             self.current = (theta, i + 1)
         return theta, None
 
+    def _run_lbfgs(self, theta: Params) -> tuple[Params, str | None]:
+        """L-BFGS (:mod:`portnet.lbfgs`) on the full batch, an iteration at a time (its line
+        search reads a few scalars each); a log point every ``log_every`` iterations and
+        where it stops, its cost the iterate's own (no evaluation more)."""
+        run, o = self.run, self.options
+        shapes = lbfgs.shapes_of(theta)
+        objective = run.be.compile(
+            lbfgs.objective, net=run.net, shapes=shapes, gradients=run.be.run_gradients()
+        )
+        value_and_grad = functools.partial(_on_data, objective, run.X, run.Y)
+        read, iterate = run.be.read, quiet(lbfgs.iterate)  # a trial step may overflow
+        gtol = lbfgs.GTOL if o.tol is None else o.tol  # SciPy's defaults where None
+        limits = {"gtol": gtol, "max_fun": o.max_fun or lbfgs.MAX_FUN}
+        state = lbfgs.start(value_and_grad, lbfgs.flatten(theta), read=read)
+        while True:
+            i, theta = state.iteration, lbfgs.unflatten(state.x, shapes)
+            self.current, self.dispatched = (theta, i), theta
+            reason = lbfgs.stop_reason(state, **limits)
+            if reason is not None or i >= run.iterations:
+                self.steps = i
+                if not self.history.step or self.history.step[-1] != i:
+                    self._log(i, theta, state.f, final=True)
+                return theta, reason
+            if i % o.log_every == 0 and (reason := self._log(i, theta, state.f)) is not None:
+                self.steps = i
+                return theta, reason
+            state = iterate(value_and_grad, state, o.rule, read=read)
+
     # -- log points ------------------------------------------------------------------------------
     def _log(self, step: int, theta: Params, J: float, *, final: bool = False) -> str | None:
         """Record a log point; return why to stop, if training should stop here."""
@@ -327,8 +364,8 @@ class Loop:
             grew = f"the cost is {J:.6g} at iteration {step}"
             if math.isfinite(J):
                 grew += f", more than {DIVERGENCE_GROWTH:g} times its starting {start:.6g}"
-            rate = self.options.rule.learning_rate
-            rate = f" (now {rate.options[0][1]:g})" if rate.name == "constant" else ""
+            rate = getattr(self.options.rule, "learning_rate", None)
+            rate = f" (now {rate.options[0][1]:g})" if rate and rate.name == "constant" else ""
             message = (
                 f"training diverged: {grew}; it was {before:.6g} at "
                 f"iteration {good}. Try a smaller learning_rate{rate}; the error's .model holds "

@@ -25,6 +25,7 @@ from ._precision import DEFAULT as DEFAULT_PRECISION
 from ._precision import PRECISIONS
 from .activations import Activation, get_activation
 from .init import INITIALIZERS
+from .lbfgs import LBFGS
 from .losses import Loss
 from .optimizers import Optimizer, Schedule, get_optimizer
 
@@ -58,6 +59,7 @@ class Options:
     seed: int | None = 0
     tol: float | None = None
     n_iter_no_change: int = 10
+    max_fun: int | None = None
     early_stopping: bool = False
     validation_fraction: float = 0.1
     callbacks: Callback | Sequence[Callback] | None = None
@@ -74,13 +76,14 @@ class Options:
 
     def __post_init__(self) -> None:
         run = _run_options(self)
-        checked = {**_model_options(self), **run, **_file_options(self, run["log_every"])}
+        checked = {**_model_options(self), **run, **_lbfgs_options(self)}
+        checked.update(_file_options(self, run["log_every"]))
         for name, value in checked.items():
             object.__setattr__(self, name, value)
         self.rule  # noqa: B018  (the optimiser and its learning rate, checked now)
 
     @functools.cached_property
-    def rule(self) -> Optimizer:
+    def rule(self) -> Optimizer | LBFGS:
         """The optimiser, with its learning rate (its default where None)."""
         return get_optimizer(self.optimizer, self.learning_rate)
 
@@ -153,6 +156,28 @@ def _run_options(o: Options) -> dict[str, Any]:
         "callbacks": _callbacks(o.callbacks),
         "dtype": dtype_name(o.dtype),  # "float32", "float64" or None, however spelt
     }
+
+
+def _lbfgs_options(o: Options) -> dict[str, Any]:
+    """L-BFGS's ``max_fun``, and what L-BFGS does not do: mini-batches, checkpoints."""
+    lbfgs = isinstance(o.rule, LBFGS)
+    max_fun = None if o.max_fun is None else integer("max_fun", o.max_fun)
+    if max_fun is not None and not lbfgs:
+        raise InvalidOptionError(
+            "max_fun bounds L-BFGS's evaluations of the cost: it applies to optimizer='lbfgs' "
+            f"only, got max_fun={max_fun} with optimizer={getattr(o.rule, 'name', o.rule)!r}"
+        )
+    if lbfgs and o.batch_size is not None:
+        raise InvalidOptionError(
+            "optimizer='lbfgs' trains on the full batch (its line search and curvature pairs "
+            f"need the exact cost and gradient): give no batch_size, got {o.batch_size!r}"
+        )
+    if lbfgs and (o.checkpoint is not None or o.resume is not None):
+        raise InvalidOptionError(
+            "optimizer='lbfgs' neither writes nor resumes checkpoints (its curvature pairs "
+            "are not saved): give no checkpoint or resume; to train on, pass params=model.params"
+        )
+    return {"max_fun": max_fun}
 
 
 def _file_options(o: Options, log_every: int) -> dict[str, Any]:

@@ -63,7 +63,8 @@ class Model:
     stop_reason : str or None
         Why training ended before ``iterations``: "tol", "early_stopping", "callback",
         "interrupted" (the model a TrainingInterrupted carries), or "diverged" (the model a
-        DivergenceError keeps).
+        DivergenceError keeps); L-BFGS's own: "ftol", "max_fun", "line_search" (see
+        :func:`portnet.train`).
     best_step : int or None
         With ``early_stopping``: the step whose parameters were kept (best validation loss).
     """

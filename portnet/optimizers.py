@@ -15,6 +15,8 @@ once against the array API standard; no backend is imported.
   ``θ ← θ − α·(g + β·v)`` (PyTorch's and optax's convention).
 - :func:`adam`: ``m ← β₁m + (1−β₁)g``, ``v ← β₂v + (1−β₂)g²``,
   ``θ ← θ − α·m̂/(√v̂ + ε)`` with ``m̂ = m/(1−β₁ᵗ)``, ``v̂ = v/(1−β₂ᵗ)``.
+- :func:`lbfgs`: L-BFGS (:mod:`portnet.lbfgs`), full batch, its steps found by a line
+  search: not an ``init``/``update`` pair, its settings only (the training loop runs it).
 
 A learning rate ``α`` is a float or a schedule of the step count ``t = 0, 1, ...``:
 :func:`constant`, :func:`inverse_scaling` (``α₀/(t+1)^p``, scikit-learn's "invscaling"),
@@ -33,6 +35,7 @@ from array_api_compat import device as device_of
 
 from ._checks import InvalidOptionError, real
 from ._namespace import array_namespace
+from .lbfgs import LBFGS
 from .network import Layer, Network, Params, cost_and_gradients, update_parameters
 
 Array = Any
@@ -51,6 +54,7 @@ __all__ = [
     "exponential_decay",
     "get_optimizer",
     "inverse_scaling",
+    "lbfgs",
     "momentum",
     "sgd",
     "train_step",
@@ -263,6 +267,13 @@ def adam(
     return Optimizer("adam", init, update, schedule)
 
 
+@functools.cache
+def lbfgs(*, memory: int = 10, max_line_search: int = 20) -> LBFGS:
+    """L-BFGS (:mod:`portnet.lbfgs`) keeping ``memory`` pairs, a line search making at most
+    ``max_line_search`` evaluations; ``optimizer="lbfgs"`` is ``lbfgs()``."""
+    return LBFGS(memory, max_line_search)
+
+
 OPTIMIZERS: dict[str, Callable[..., Optimizer]] = {
     "sgd": sgd,
     "momentum": momentum,
@@ -273,8 +284,17 @@ OPTIMIZERS: dict[str, Callable[..., Optimizer]] = {
 DEFAULT_LEARNING_RATES = {"sgd": 1.2, "momentum": 0.1, "nesterov": 0.1, "adam": 0.001}
 
 
-def get_optimizer(optimizer: str | Optimizer, learning_rate: float | Schedule | None) -> Optimizer:
+def get_optimizer(
+    optimizer: str | Optimizer | LBFGS, learning_rate: float | Schedule | None
+) -> Optimizer | LBFGS:
     """The optimiser named ``optimizer`` with ``learning_rate`` (its default when None)."""
+    if isinstance(optimizer, LBFGS) or (isinstance(optimizer, str) and optimizer == "lbfgs"):
+        if learning_rate is not None:
+            raise InvalidOptionError(
+                "optimizer='lbfgs' finds its steps by a line search: it takes no "
+                f"learning_rate, got learning_rate={learning_rate!r}"
+            )
+        return lbfgs() if isinstance(optimizer, str) else optimizer
     if isinstance(optimizer, Optimizer):
         if learning_rate is not None:
             raise InvalidOptionError(
@@ -284,7 +304,7 @@ def get_optimizer(optimizer: str | Optimizer, learning_rate: float | Schedule | 
         return optimizer
     if not isinstance(optimizer, str) or optimizer not in OPTIMIZERS:
         raise InvalidOptionError(
-            f"unknown optimizer {optimizer!r}; expected one of {list(OPTIMIZERS)} "
+            f"unknown optimizer {optimizer!r}; expected one of {list(OPTIMIZERS)}, 'lbfgs' "
             "or a portnet.optimizers.Optimizer"
         )
     if learning_rate is None:

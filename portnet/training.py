@@ -51,13 +51,22 @@ def train(X: Any, y: Any, **options: Any) -> Model:
         (bool, integers, text, whole-number floats) with 2 classes → binary, more →
         categorical; 0/1 rows → categorical if one-hot, else multi-label; other reals →
         squared error.
-    optimizer : {"sgd", "momentum", "nesterov", "adam"} or Optimizer
+    optimizer : {"sgd", "momentum", "nesterov", "adam", "lbfgs"} or Optimizer
         The update rule (:mod:`portnet.optimizers`); an object carries its own options.
+        "lbfgs" (or ``portnet.optimizers.lbfgs(memory=10)``): L-BFGS (:mod:`portnet.lbfgs`),
+        full batch, each step found by a line search satisfying the strong Wolfe
+        conditions; it stops as SciPy's L-BFGS-B (as scikit-learn's ``solver="lbfgs"``):
+        when ``max|∇J| ≤ tol`` (``stop_reason="tol"``), when an iteration lowers the cost by
+        less than ``2.2e-9·max(|J|, 1)`` ("ftol"), after the iteration in which the cost's
+        evaluations pass ``max_fun`` ("max_fun"), when no step satisfies the Wolfe
+        conditions even along ``−∇J`` ("line_search"), or after ``iterations``. No
+        ``learning_rate``, ``batch_size``, ``checkpoint`` or ``resume``.
     learning_rate : float or Schedule, optional
         Step size, or a schedule of the step (``portnet.optimizers.inverse_scaling`` ...).
         Default: 1.2 for "sgd" (the course), 0.1 for momentum, 0.001 for Adam.
     iterations : int, optional
-        Number of updates (default 10 000). Give this or ``epochs``, not both.
+        Number of updates (default 10 000; L-BFGS: iterations). Give this or ``epochs``,
+        not both.
     epochs : int, optional
         Number of passes over the training data (``ceil(m / batch_size)`` updates each).
     batch_size : int, optional
@@ -79,7 +88,11 @@ def train(X: Any, y: Any, **options: Any) -> Model:
     tol, n_iter_no_change : float or None, int
         Stop when the training cost (with ``early_stopping``, the validation loss) has not
         improved by more than ``tol`` for ``n_iter_no_change`` consecutive log points.
-        ``tol=None`` (default) never stops on the training cost.
+        ``tol=None`` (default) never stops on the training cost. With "lbfgs", ``tol`` is
+        the gradient's tolerance instead (SciPy's ``gtol``; None: its default, 1e-5).
+    max_fun : int, optional
+        "lbfgs" only: the evaluations of the cost and gradient after which it stops
+        (SciPy's ``maxfun``; default 15 000).
     early_stopping : bool
         Hold out ``validation_fraction`` of the samples (a seeded random split), watch the
         loss on them at every log point, stop as above (``tol`` None counts any

@@ -669,6 +669,56 @@ CASES = {
         ValueError,
         "it differs in the data (X and y) (other values, same shape (400, 2))",
     ),
+    # -- issue 29, L-BFGS
+    "lbfgs with a batch_size": (
+        train(optimizer="lbfgs", batch_size=32),
+        portnet.InvalidOptionError,
+        "optimizer='lbfgs' trains on the full batch (its line search and curvature pairs need "
+        "the exact cost and gradient): give no batch_size, got 32",
+    ),
+    "lbfgs with max_fun 0": (
+        train(optimizer="lbfgs", max_fun=0),
+        portnet.InvalidOptionError,
+        "max_fun must be an integer >= 1, got 0",
+    ),
+    "lbfgs with max_fun negative": (
+        train(optimizer="lbfgs", max_fun=-5),
+        portnet.InvalidOptionError,
+        "max_fun must be an integer >= 1, got -5",
+    ),
+    "lbfgs with max_fun not an integer": (
+        train(optimizer="lbfgs", max_fun=1.5),
+        portnet.InvalidOptionError,
+        "max_fun must be an integer >= 1, got 1.5",
+    ),
+    "max_fun with another optimizer": (
+        train(optimizer="adam", max_fun=100),
+        portnet.InvalidOptionError,
+        "max_fun bounds L-BFGS's evaluations of the cost: it applies to optimizer='lbfgs' "
+        "only, got max_fun=100 with optimizer='adam'",
+    ),
+    "lbfgs with a learning rate": (
+        train(optimizer="lbfgs", learning_rate=0.1),
+        portnet.InvalidOptionError,
+        "optimizer='lbfgs' finds its steps by a line search: it takes no learning_rate, got "
+        "learning_rate=0.1",
+    ),
+    "lbfgs with a checkpoint": (
+        train(optimizer="lbfgs", checkpoint="model.npz"),
+        portnet.InvalidOptionError,
+        "optimizer='lbfgs' neither writes nor resumes checkpoints (its curvature pairs are not "
+        "saved): give no checkpoint or resume; to train on, pass params=model.params",
+    ),
+    "lbfgs memory 0": (
+        lambda: portnet.optimizers.lbfgs(memory=0),
+        portnet.InvalidOptionError,
+        "lbfgs memory must be an integer >= 1, got 0",
+    ),
+    "lbfgs Wolfe constants out of order": (
+        lambda: portnet.train(X, Y, optimizer=portnet.lbfgs.LBFGS(c1=0.9, c2=0.1)),
+        portnet.InvalidOptionError,
+        "lbfgs needs 0 < c1 < c2 < 1, got c1=0.9, c2=0.1",
+    ),
 }
 
 
