@@ -364,15 +364,21 @@ class Loop:
             grew = f"the cost is {J:.6g} at iteration {step}"
             if math.isfinite(J):
                 grew += f", more than {DIVERGENCE_GROWTH:g} times its starting {start:.6g}"
-            rate = getattr(self.options.rule, "learning_rate", None)
-            rate = f" (now {rate.options[0][1]:g})" if rate and rate.name == "constant" else ""
             message = (
-                f"training diverged: {grew}; it was {before:.6g} at "
-                f"iteration {good}. Try a smaller learning_rate{rate}; the error's .model holds "
-                f"the parameters of iteration {good}"
+                f"training diverged: {grew}; it was {before:.6g} at iteration {good}. "
+                f"{self._advice()}; the error's .model holds the parameters of iteration {good}"
             )
         model = self.snapshot(theta, n_steps=good, stop_reason="diverged")
         raise DivergenceError(message, step=step, model=model)
+
+    def _advice(self) -> str:
+        """What to change after a divergence: the learning rate, or (L-BFGS, which has none)
+        the data's scale."""
+        rate = getattr(self.options.rule, "learning_rate", None)
+        if rate is None:
+            return "Scale the data (e.g. standardise X and y) or add l2"
+        now = f" (now {rate.options[0][1]:g})" if rate.name == "constant" else ""
+        return f"Try a smaller learning_rate{now}"
 
     def _cannot_start(self, step: int, J: float) -> str:
         """Why the cost of the starting parameters is not finite (no update made: not the

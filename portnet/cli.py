@@ -102,7 +102,10 @@ def _train_parser(commands: Any) -> None:
         help="hidden activation (default: %(default)s)",
     )
     tr.add_argument(
-        "--optimizer", choices=list(OPTIMIZERS), default="sgd", help="default: %(default)s"
+        "--optimizer",
+        choices=[*OPTIMIZERS, "lbfgs"],
+        default="sgd",
+        help="lbfgs: full batch, no learning rate (default: %(default)s)",
     )
     tr.add_argument(
         "--learning-rate",
@@ -113,6 +116,9 @@ def _train_parser(commands: Any) -> None:
     steps.add_argument("--iterations", type=int, help="updates (default: 10000)")
     steps.add_argument("--epochs", type=int, help="passes over the data, instead of --iterations")
     tr.add_argument("--batch-size", type=int, help="samples per update (default: all of them)")
+    tr.add_argument(
+        "--max-fun", type=int, help="lbfgs: most evaluations of the cost (default: 15000)"
+    )
     tr.add_argument("--chunks", type=int, help="Dask: rows per chunk (default: Dask's choice)")
     tr.add_argument("--l2", type=float, default=0.0, help="L2 strength λ (default: %(default)s)")
     tr.add_argument(

@@ -482,3 +482,13 @@ def test_predict_refuses_a_nan_row_instead_of_labelling_it(capsys, tmp_path):
     status = main(["predict", "m.npz", "g.npy"])
     captured = _failed(capsys, status, "X must be finite, but it holds 1 NaN or infinite value")
     assert captured.out == ""  # no labels printed before the error
+
+
+def test_lbfgs_from_the_command_line(capsys):
+    argv = ["train", "--optimizer", "lbfgs", "--iterations", "200", "--max-fun", "300"]
+    assert main([*argv, "--log-every", "50", "--no-plot"]) == 0
+    out = capsys.readouterr().out
+    accuracy = float(re.search(r"training accuracy: ([0-9.]+)", out).group(1))
+    assert accuracy > 0.85
+    status = main(["train", "--optimizer", "lbfgs", "--batch-size", "20", "--no-plot"])
+    _failed(capsys, status, "--optimizer lbfgs trains on the full batch")
