@@ -82,16 +82,17 @@ def advance(
     carry: tuple[Params, Any],
     X: Array,
     Y: Array,
+    w: Array | None = None,
     *,
     net: Network,
     optimizer: Optimizer,
     gradients: Callable[..., Any] = network.cost_and_gradients,
     report: bool = True,
 ) -> tuple[tuple[Params, Any], Array | None]:
-    """One step on the whole batch: ``(params, state) -> (params, state)``, and its cost
-    (computed only when it will be ``report``-ed)."""
+    """One step on the whole batch (``w``: its sample weights): ``(params, state) ->
+    (params, state)``, and its cost (computed only when it will be ``report``-ed)."""
     theta, state, J = train_step(
-        *carry, X, Y, net, optimizer, with_cost=report, gradients=gradients
+        *carry, X, Y, net, optimizer, w=w, with_cost=report, gradients=gradients
     )
     return (theta, state), J
 
@@ -101,21 +102,28 @@ def advance_batch(
     X: Array,
     Y: Array,
     rows: Array,
+    w: Array | None = None,
     *,
     net: Network,
     optimizer: Optimizer,
     gradients: Callable[..., Any] = network.cost_and_gradients,
 ) -> tuple[tuple[Params, Any], Array]:
-    """One step on the mini-batch ``rows`` of ``(X, Y)``, gathered inside the compiled step."""
+    """One step on the mini-batch ``rows`` of ``(X, Y)`` (and of the weights ``w``),
+    gathered inside the compiled step."""
     xp = array_namespace(X)
     Xb, Yb = xp.take(X, rows, axis=0), xp.take(Y, rows, axis=0)
+    wb = None if w is None else xp.take(w, rows, axis=0)
     # a batch's cost is never read: the loop reads the whole training set's at log points
-    return advance(carry, Xb, Yb, net=net, optimizer=optimizer, gradients=gradients, report=False)
+    return advance(
+        carry, Xb, Yb, wb, net=net, optimizer=optimizer, gradients=gradients, report=False
+    )
 
 
-def _on_data(objective: Callable[..., Any], X: Array, Y: Array, x: Array) -> tuple[Any, Array]:
-    """``objective(x, X, Y)``: L-BFGS's ``value_and_grad`` of a training run."""
-    return objective(x, X, Y)
+def _on_data(objective: Callable[..., Any], *data: Array) -> tuple[Any, Array]:
+    """``objective(x, X, Y[, w])`` for ``data = (X, Y[, w], x)``: L-BFGS's
+    ``value_and_grad`` of a training run."""
+    *samples, x = data
+    return objective(x, *samples)
 
 
 @dataclasses.dataclass
@@ -234,7 +242,7 @@ class Loop:
 
     def _run(self, theta: Params, state: Any, start: int) -> tuple[Params, str | None]:
         run = self.run
-        be, X, Y = run.be, run.X, run.Y
+        be, X = run.be, run.X
         theta = be.to_working(theta)
         if isinstance(self.options.rule, lbfgs.LBFGS):
             return self._run_lbfgs(theta)
@@ -245,7 +253,7 @@ class Loop:
             theta, reason = self._run_batches(theta, state, start)
         if reason is None:
             self.steps = run.iterations
-            self._log(run.iterations, theta, be.read(self._cost(theta, X, Y)), final=True)
+            self._log(run.iterations, theta, self._training_cost(theta), final=True)
         return theta, reason
 
     def _step(self, fn: Callable[..., Any], *, repeat: bool = False) -> Callable[..., Any]:
@@ -264,7 +272,7 @@ class Loop:
         for i in range(start, run.iterations, every):
             before = theta
             n = min(every, run.iterations - i)
-            (theta, state), J = repeat((theta, state), run.X, run.Y, n=n)
+            (theta, state), J = repeat((theta, state), *run.data, n=n)
             self.dispatched = theta  # JAX: maybe still running
             reason = self._log(i, before, run.be.read(J))  # J: the cost at `before`
             self.current = (theta, i + n)
@@ -290,7 +298,7 @@ class Loop:
             if k == 0:
                 batches.new_epoch()
             if logging:
-                reason = self._log(i, theta, run.be.read(self._cost(theta, run.X, run.Y)))
+                reason = self._log(i, theta, self._training_cost(theta))
                 if reason is not None:
                     self.steps = i
                     return theta, reason
@@ -307,7 +315,7 @@ class Loop:
         objective = run.be.compile(
             lbfgs.objective, net=run.net, shapes=shapes, gradients=run.be.run_gradients()
         )
-        value_and_grad = functools.partial(_on_data, objective, run.X, run.Y)
+        value_and_grad = functools.partial(_on_data, objective, *run.data)
         read, iterate = run.be.read, quiet(lbfgs.iterate)  # a trial step may overflow
         gtol = lbfgs.GTOL if o.tol is None else o.tol  # SciPy's defaults where None
         limits = {"gtol": gtol, "max_fun": o.max_fun or lbfgs.MAX_FUN}
@@ -327,6 +335,11 @@ class Loop:
             state = iterate(value_and_grad, state, o.rule, read=read)
 
     # -- log points ------------------------------------------------------------------------------
+    def _training_cost(self, theta: Params) -> float:
+        """The cost on the whole training set (weighted, where the run is), read to the host."""
+        run = self.run
+        return run.be.read(self._cost(theta, run.X, run.Y, w=run.w))
+
     def _log(self, step: int, theta: Params, J: float, *, final: bool = False) -> str | None:
         """Record a log point; return why to stop, if training should stop here."""
         self.history.step.append(step)
@@ -338,7 +351,8 @@ class Loop:
         watched = J
         line = f"Cost after iteration {step}: {J:.6f}"
         if self.run.validation is not None:
-            watched = self.run.be.read(self._validation_loss(theta, *self.run.validation))
+            Xv, Yv, wv = self.run.validation
+            watched = self.run.be.read(self._validation_loss(theta, Xv, Yv, w=wv))
             self.history.val_cost.append(watched)
             line += f"  validation loss: {watched:.6f}"
         if self.options.verbose:
@@ -428,7 +442,7 @@ class _Batches:
         m, batch = run.X.shape[0], run.batch
         # Dask: chunk c is rows [c·batch, (c+1)·batch), sliced once for the whole run
         edges = [(c * batch, min((c + 1) * batch, m)) for c in range(run.per_epoch)]
-        self.blocks = [(run.X[a:b, :], run.Y[a:b, :]) for a, b in edges] if self.chunked else []
+        self.blocks = [tuple(a[s:e] for a in run.data) for s, e in edges] if self.chunked else []
         self.host_order = resumed_order
         self.order = (
             None if resumed_order is None or self.chunked else run.be.asarray(resumed_order)
@@ -448,4 +462,4 @@ class _Batches:
             return self.blocks[self.host_order[k]]
         run = self.run
         rows = self.order[k * run.batch : min((k + 1) * run.batch, run.X.shape[0])]  # (≤ batch,)
-        return run.X, run.Y, rows
+        return (run.X, run.Y, rows) if run.w is None else (run.X, run.Y, rows, run.w)

@@ -23,6 +23,7 @@ from ._backend import dtype_name
 from ._checks import InvalidOptionError, choice, integer, real
 from ._precision import DEFAULT as DEFAULT_PRECISION
 from ._precision import PRECISIONS
+from ._weights import check_class_weight, check_sample_weight
 from .activations import Activation, get_activation
 from .init import INITIALIZERS
 from .lbfgs import LBFGS
@@ -40,14 +41,16 @@ class Options:
     checked and normalised: ``hidden`` a tuple of ints (or None), ``activation`` an
     :class:`~portnet.activations.Activation`, ``callbacks`` a tuple, ``dtype`` "float32",
     "float64" or None (however it was spelt: ``np.float32``, ``float``, ``"f4"``, ...), numbers
-    Python's (NumPy scalars taken); :attr:`rule` is the
-    optimiser with its learning rate.  A wrong option is an :class:`InvalidOptionError`
-    (a ``ValueError`` and a ``TypeError``) naming it.
+    Python's (NumPy scalars taken), ``sample_weight`` a host float64 copy (its length is
+    checked with the data); :attr:`rule` is the optimiser with its learning rate.  A wrong
+    option is an :class:`InvalidOptionError` (a ``ValueError`` and a ``TypeError``) naming it.
     """
 
     hidden: Sequence[int] | int | None = None
     activation: str | Activation = "tanh"
     loss: str | Loss = "auto"
+    sample_weight: Any = None
+    class_weight: str | dict[Any, float] | None = None
     optimizer: str | Optimizer = "sgd"
     learning_rate: float | Schedule | None = None
     iterations: int | None = None
@@ -112,7 +115,7 @@ NAMES = tuple(field.name for field in dataclasses.fields(Options))
 
 
 def _model_options(o: Options) -> dict[str, Any]:
-    """The network's options: layer widths, activation, L2, initialiser."""
+    """The network's options: layer widths, activation, L2, initialiser; the cost's weights."""
     hidden = o.hidden
     if hidden is not None:
         try:
@@ -127,7 +130,13 @@ def _model_options(o: Options) -> dict[str, Any]:
         raise InvalidOptionError(
             f"unknown init {o.init!r}; expected 'auto' or one of {list(INITIALIZERS)}"
         )
-    return {"hidden": hidden, "activation": get_activation(o.activation), "l2": real("l2", o.l2)}
+    return {
+        "hidden": hidden,
+        "activation": get_activation(o.activation),
+        "l2": real("l2", o.l2),
+        "sample_weight": check_sample_weight(o.sample_weight),
+        "class_weight": check_class_weight(o.class_weight),
+    }
 
 
 def _run_options(o: Options) -> dict[str, Any]:

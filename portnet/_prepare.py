@@ -10,12 +10,14 @@ from typing import Any
 import array_api_compat as aac
 import numpy as np
 
-from ._backend import Backend, _is_array, resolve_backend
+from ._backend import Backend, _is_array, resolve_backend, to_numpy
 from ._inputs import as_data, check_finite, check_real
 from ._options import Options
 from ._precision import check_precision
 from ._targets import Targets, encode, inspect_targets
+from ._weights import class_factors, of_length
 from .init import initial_params
+from .losses import takes_weights
 from .network import Network, Params
 
 Array = Any
@@ -28,9 +30,10 @@ class Prepared:
     """What a training run starts from.
 
     ``X``, ``Y`` are the training samples as the loop reads them (on Dask chunked, on
-    NumPy's full batches column-major), ``validation`` the held-out ``(Xv, Yv)`` with
-    ``early_stopping``; ``batch`` rows a step, ``per_epoch`` steps an epoch, ``iterations``
-    steps in all; ``shuffling`` the generator of the epochs' sample orders.
+    NumPy's full batches column-major), ``w`` their weights ``(m,)`` (None: unweighted,
+    every weight 1), ``validation`` the held-out ``(Xv, Yv, wv)`` with ``early_stopping``;
+    ``batch`` rows a step, ``per_epoch`` steps an epoch, ``iterations`` steps in all;
+    ``shuffling`` the generator of the epochs' sample orders.
     """
 
     be: Backend
@@ -40,12 +43,18 @@ class Prepared:
     targets: Targets
     X: Array
     Y: Array
-    validation: tuple[Array, Array] | None
+    w: Array | None
+    validation: tuple[Array, Array, Array | None] | None
     theta: Params
     batch: int
     per_epoch: int
     iterations: int
     shuffling: np.random.Generator
+
+    @property
+    def data(self) -> tuple[Array, ...]:
+        """The training samples as a step takes them: ``(X, Y)``, or ``(X, Y, w)``."""
+        return (self.X, self.Y) if self.w is None else (self.X, self.Y, self.w)
 
 
 def prepare(X: Any, y: Any, options: Options) -> Prepared:
@@ -62,6 +71,13 @@ def prepare(X: Any, y: Any, options: Options) -> Prepared:
     if targets.kind == "continuous":  # real targets: finite in y (checked), and in dtype?
         check_finite(be, be.xp, Y, "y", source=y)
     X, Y = be.samples(X, Y)
+    X, Y, w = _weighted(be, dtype, (X, Y), targets, options, rows)
+    if w is not None and not takes_weights(loss):
+        raise ValueError(
+            f"loss {loss.name!r} takes no sample weights (its value and gradient take no "
+            "keyword w: see portnet.losses.Loss); train it without sample_weight and "
+            "class_weight"
+        )
     net = Network(options.activation, loss, options.l2)
     theta = _starting_params(be, dtype, options, X.shape[1], Y.shape[1])
     shuffling, splitting = (
@@ -69,9 +85,9 @@ def prepare(X: Any, y: Any, options: Options) -> Prepared:
     )
     validation = None
     if options.early_stopping:
-        X, Y, Xv, Yv = _split(be, X, Y, options.validation_fraction, splitting)
-        X, Y = be.samples(X, Y, rows=rows)
-        validation = be.samples(Xv, Yv)
+        (X, Y, w), held = _split(be, (X, Y, w), options.validation_fraction, splitting)
+        X, Y, w = _samples(be, X, Y, w, rows=rows)
+        validation = _samples(be, *held)
     batch = X.shape[0] if options.batch_size is None else min(options.batch_size, X.shape[0])
     if batch == X.shape[0]:  # every step reads all of X: laid out for that (NumPy: one copy)
         X, Y = be.full_batch(X, Y)
@@ -80,9 +96,78 @@ def prepare(X: Any, y: Any, options: Options) -> Prepared:
     if iterations is None:
         iterations = options.epochs * per_epoch if options.epochs is not None else 10_000
     return Prepared(
-        be, dtype, precision, net, targets, X, Y, validation, theta, batch, per_epoch,
+        be, dtype, precision, net, targets, X, Y, w, validation, theta, batch, per_epoch,
         iterations, shuffling,
     )  # fmt: skip
+
+
+def _samples(be: Backend, X: Array, Y: Array, w: Array | None, *, rows: int | None = None) -> Any:
+    """``be.samples`` of ``(X, Y, w)``, ``w`` None where unweighted."""
+    if w is None:
+        return (*be.samples(X, Y, rows=rows), None)
+    return be.samples(X, Y, w, rows=rows)
+
+
+def _weighted(
+    be: Backend, dtype: Any, data: tuple[Array, Array], targets: Targets, options: Options,
+    rows: int | None,
+) -> tuple[Array, Array, Array | None]:  # fmt: skip
+    """``(X, Y, w)``: the samples and their weights (``sample_weight`` times the class
+    weights) in ``dtype``, the samples of weight 0 left out (they count for nothing, and no
+    batch then weighs 0); ``w`` None where every weight is 1 (the unweighted run, bit for
+    bit).  The weights are checked and combined on the host."""
+    X, Y = data
+    given, class_weight = options.sample_weight, options.class_weight
+    if given is None and class_weight is None:
+        return X, Y, None
+    m = X.shape[0]
+    w = np.ones(m) if given is None else of_length(given, m)
+    if class_weight is not None:
+        w = w * class_factors(class_weight, _class_index(be, Y, targets), targets.classes, given)
+    w = _in_dtype(w, dtype)
+    keep = np.flatnonzero(w)
+    if keep.size == 0:
+        raise ValueError(
+            "the samples' weights (sample_weight times class_weight) are zero for every "
+            "sample: nothing to train on"
+        )
+    if keep.size < m:
+        index = be.asarray(keep)
+        X, Y, w = be.xp.take(X, index, axis=0), be.xp.take(Y, index, axis=0), w[keep]
+    placed = None if np.all(w == 1) else be.asarray(w, dtype)
+    if placed is None and keep.size == m:
+        return X, Y, None
+    return _samples(be, X, Y, placed, rows=rows)
+
+
+def _class_index(be: Backend, Y: Array, targets: Targets) -> np.ndarray:
+    """The class of each sample (its position in ``targets.classes``), on the host, for
+    ``class_weight``: classifiers of one class per sample only."""
+    if targets.kind == "continuous":
+        raise ValueError(
+            "class_weight needs class labels, but y holds real targets (a regression, loss "
+            "'squared_error'): weigh the samples with sample_weight instead"
+        )
+    if targets.kind == "multilabel":
+        raise ValueError(
+            "class_weight needs one class per sample, but y holds multi-label rows: weigh "
+            "the samples with sample_weight instead"
+        )
+    index = Y[:, 0] if targets.kind == "binary" else be.xp.argmax(Y, axis=1)  # (m,)
+    return np.asarray(to_numpy(index)).astype(np.intp)
+
+
+def _in_dtype(w: np.ndarray, dtype: Any) -> np.ndarray:
+    """Host weights ``w`` (float64) in the run's ``dtype``; a total too large for it (the
+    losses divide by it): an error."""
+    name = str(getattr(dtype, "name", dtype)).rpartition(".")[2]
+    total, largest = float(np.sum(w)), float(np.finfo(name).max)
+    if not total <= largest:
+        raise ValueError(
+            f"sample_weight is too large for {name}: the weights total {total:.3g} ({name} "
+            f"holds up to {largest:.3g}); scale sample_weight down, or use dtype='float64'"
+        )
+    return w.astype(name)
 
 
 def _placed(X: Any, y: Any, options: Options, *, typed: bool) -> tuple[Backend, Any, str, Array]:
@@ -184,10 +269,11 @@ def _warm_params(be: Backend, params: Any, dtype: Any, sizes: list[int | None]) 
 
 
 def _split(
-    be: Backend, X: Array, Y: Array, fraction: float, rng: np.random.Generator
-) -> tuple[Array, Array, Array, Array]:
-    """A seeded random split into training and validation parts, made on the device."""
-    m = X.shape[0]
+    be: Backend, arrays: tuple[Array | None, ...], fraction: float, rng: np.random.Generator
+) -> tuple[tuple[Array | None, ...], tuple[Array | None, ...]]:
+    """A seeded random split of the samples ``arrays`` (``X``, ``Y``, ``w`` or None) into
+    training and validation parts, made on the device."""
+    m = arrays[0].shape[0]
     n_val = math.ceil(fraction * m)
     if not 0 < fraction < 1 or n_val >= m:
         raise ValueError(
@@ -197,9 +283,7 @@ def _split(
     order = be.asarray(rng.permutation(m))
     val, fit = order[:n_val], order[n_val:]
     xp = be.xp
-    return (
-        xp.take(X, fit, axis=0),
-        xp.take(Y, fit, axis=0),
-        xp.take(X, val, axis=0),
-        xp.take(Y, val, axis=0),
+    return tuple(
+        tuple(None if a is None else xp.take(a, part, axis=0) for a in arrays)
+        for part in (fit, val)
     )

@@ -89,13 +89,16 @@ def read(
 
 def describe(run: Any, rule: Any) -> dict[str, Any]:
     """What a training run is, as a resume must match it: its data (shape and a digest of
-    the numbers as trained on), dtype, optimiser, learning rate, L2, batch size and
-    validation split (``run``: a :class:`portnet._prepare.Prepared`; ``rule``: its
+    the numbers as trained on), sample weights, dtype, optimiser, learning rate, L2, batch
+    size and validation split (``run``: a :class:`portnet._prepare.Prepared`; ``rule``: its
     optimiser)."""
     schedule = rule.learning_rate
-    validation = None if run.validation is None else [_digest(a) for a in run.validation]
+    held = run.validation or (None, None, None)
+    validation = None if run.validation is None else [_digest(a) for a in held[:2]]
+    weights = [_digest(a) for a in (run.w, held[2]) if a is not None]
     return {
         "data": [list(run.X.shape), _digest(run.X), _digest(run.Y)],
+        "weights": weights or None,
         "validation": validation,
         "dtype": str(getattr(run.dtype, "name", run.dtype)).rpartition(".")[2],
         "optimizer": rule.name,
@@ -115,6 +118,7 @@ def _digest(a: Any) -> str:
 #: how a mismatch of each part of :func:`describe` is named
 _PARTS = {
     "data": "the data (X and y)",
+    "weights": "the sample weights (sample_weight, class_weight)",
     "validation": "the validation split (early_stopping, validation_fraction, seed)",
     "dtype": "dtype",
     "optimizer": "optimizer",
@@ -124,7 +128,7 @@ _PARTS = {
 }
 
 
-_DIGESTS = ("data", "validation")
+_DIGESTS = ("data", "weights", "validation")
 
 
 def check_same_run(
@@ -176,4 +180,6 @@ def _show(key: str, value: Any) -> str:
         return f"{options[0][1]:g}" if name == "constant" else f"{name}({shown})"
     if key == "validation":
         return "a held-out split"
+    if key == "weights":
+        return "weighted"
     return str(value)

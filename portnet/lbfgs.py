@@ -174,15 +174,17 @@ def objective(
     x: Array,
     X: Array,
     Y: Array,
+    w: Array | None = None,
     *,
     net: Network,
     shapes: tuple[tuple[tuple[int, ...], tuple[int, ...]], ...],
     gradients: Callable[..., tuple[Any, Params]] = cost_and_gradients,
 ) -> tuple[Array, Array]:
-    """The cost ``J(x)`` (0-d) of the network ``unflatten(x, shapes)`` on ``(X, Y)`` and its
-    gradient, flat (``gradients``: :func:`portnet.network.cost_and_gradients` or a
-    backend's way of running it)."""
-    J, grads = gradients(unflatten(x, shapes), X, Y, net)
+    """The cost ``J(x)`` (0-d) of the network ``unflatten(x, shapes)`` on ``(X, Y)`` (``w``:
+    the samples' weights) and its gradient, flat (``gradients``:
+    :func:`portnet.network.cost_and_gradients` or a backend's way of running it)."""
+    weights = {} if w is None else {"w": w}
+    J, grads = gradients(unflatten(x, shapes), X, Y, net, **weights)
     return J, flatten(grads)
 
 

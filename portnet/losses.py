@@ -7,11 +7,20 @@ canonical link, so ``dJ/dZ_L = (A_L - Y) / m`` (seed 004: ``dZ2 = A2 - Y``): sig
 binary cross-entropy (one or several independent 0/1 outputs), softmax with categorical
 cross-entropy (one-hot targets), identity with squared error.
 
+With sample weights ``w`` (``(m,)``, non-negative, not all zero) the average over samples
+is the weighted one, ``m`` becoming ``Σw`` (scikit-learn's MLP)::
+
+    J = (1/Σw)·Σ_i w_i·L_i             dJ/dZ_L = w ∘ (A_L − Y) / Σw
+
+which is the unweighted ``J`` and ``(A_L − Y)/m`` when every ``w_i`` is 1 (bit for bit:
+``(a − y)·1/m``); an integer ``w_i`` counts sample ``i`` ``w_i`` times, a zero drops it.
+
 Written once against the array API standard; no backend is imported.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +38,7 @@ __all__ = [
     "get_loss",
     "softmax",
     "squared_error",
+    "takes_weights",
 ]
 
 
@@ -44,9 +54,11 @@ class Loss:
         Activation of the last layer (``A_L = output(Z_L)``).
     value : callable
         ``J = value(z, y)``: 0-d array, the cost averaged over samples; ``z`` and ``y`` are
-        ``(m, k)``.
+        ``(m, k)``.  ``value(z, y, w=w)``: the average weighted by ``w`` ``(m,)`` (a loss
+        that takes no ``w`` trains without sample weights only).
     gradient : callable
-        ``dJ/dZ_L = gradient(z, a, y)``, shape ``(m, k)``, where ``a = output(z)``.
+        ``dJ/dZ_L = gradient(z, a, y)``, shape ``(m, k)``, where ``a = output(z)``;
+        ``gradient(z, a, y, w=w)``: that of the weighted average.
     """
 
     name: str
@@ -55,9 +67,34 @@ class Loss:
     gradient: Callable[[Array, Array, Array], Array] = field(repr=False)
 
 
-def _canonical_gradient(z: Array, a: Array, y: Array) -> Array:  # z, a, y: (m, k) -> (m, k)
-    # dJ/dZ_L = (A_L − Y)/m: every loss here has its output activation as canonical link
-    return (a - y) / z.shape[0]
+def takes_weights(loss: Loss) -> bool:
+    """Whether ``loss``'s value and gradient take sample weights (a keyword ``w``)."""
+    return all(_has_keyword(f, "w") for f in (loss.value, loss.gradient))
+
+
+def _has_keyword(f: Callable[..., Any], name: str) -> bool:
+    try:
+        parameters = inspect.signature(f).parameters.values()
+    except (TypeError, ValueError):  # no signature to read (a builtin): assume it does not
+        return False
+    return any(p.name == name or p.kind is p.VAR_KEYWORD for p in parameters)
+
+
+def _over_samples(e: Array, w: Array | None) -> Array:  # e: (m, k) or (m,) -> ()
+    """The average over samples of ``e``'s per-sample sums: ``(1/m)·Σ_i Σ_k e_ik``, or with
+    weights ``(1/Σw)·Σ_i w_i·Σ_k e_ik``."""
+    xp = array_namespace(e)
+    if w is None:
+        return xp.sum(e) / e.shape[0]
+    return xp.sum(e * (w[:, None] if e.ndim == 2 else w)) / xp.sum(w)
+
+
+def _canonical_gradient(z: Array, a: Array, y: Array, w: Array | None = None) -> Array:
+    # dJ/dZ_L = (A_L − Y)/m, or w ∘ (A_L − Y)/Σw: every loss here has its output activation
+    # as canonical link.  z, a, y: (m, k); w: (m,) -> (m, k)
+    if w is None:
+        return (a - y) / z.shape[0]
+    return (a - y) * w[:, None] / array_namespace(w).sum(w)
 
 
 # -- sigmoid + binary cross-entropy ------------------------------------------------------------
@@ -65,16 +102,15 @@ def _canonical_gradient(z: Array, a: Array, y: Array) -> Array:  # z, a, y: (m, 
 # The right-hand form is taken from the logits, log(1 + e^z) = logaddexp(0, z) being computed
 # stably (max(z,0) + log1p(e^{-|z|})): no log(0), no overflow, finite for |z| = 1e4 in
 # float32 and float64.
-def _bce_value(z: Array, y: Array) -> Array:  # z, y: (m, k) -> ()
+def _bce_value(z: Array, y: Array, w: Array | None = None) -> Array:  # z, y: (m, k) -> ()
     xp = array_namespace(z, y)
-    return xp.sum(xp.logaddexp(0.0, z) - z * y) / z.shape[0]
+    return _over_samples(xp.logaddexp(0.0, z) - z * y, w)
 
 
 # -- identity + squared error: J = ½·mean_i ‖ŷ_i − y_i‖² (seed 003: ½‖z_L − y‖²) ----------------
-def _se_value(z: Array, y: Array) -> Array:  # z, y: (m, k) -> ()
-    xp = array_namespace(z, y)
+def _se_value(z: Array, y: Array, w: Array | None = None) -> Array:  # z, y: (m, k) -> ()
     r = z - y
-    return xp.sum(r * r) / (2 * z.shape[0])
+    return _over_samples(r * r, w) / 2  # (Σ r²/m)/2 rounds as Σ r²/(2m): halving is exact
 
 
 # -- softmax + categorical cross-entropy (multiclass) ------------------------------------------
@@ -100,9 +136,9 @@ def _softmax_derivative(z: Array, a: Array) -> Array:
     )
 
 
-def _cce_value(z: Array, y: Array) -> Array:  # z, y: (m, k) -> ()
+def _cce_value(z: Array, y: Array, w: Array | None = None) -> Array:  # z, y: (m, k) -> ()
     xp = array_namespace(z, y)
-    return xp.sum(_logsumexp(z)[:, 0] - xp.sum(z * y, axis=1)) / z.shape[0]
+    return _over_samples(_logsumexp(z)[:, 0] - xp.sum(z * y, axis=1), w)  # of (m,)
 
 
 softmax = Activation("softmax", _softmax, _softmax_derivative)

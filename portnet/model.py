@@ -28,6 +28,7 @@ from ._precision import DEFAULT as DEFAULT_PRECISION
 from ._precision import placed_precision, scope
 from ._prepare import Prepared, prepare
 from ._targets import Targets, decode, encode
+from ._weights import check_sample_weight, of_length
 from .network import Layer, Network, Params
 
 Array = Any
@@ -300,30 +301,40 @@ class Model:
         be, A, back = self._output(X)
         return back(decode(be, A, self.targets))
 
-    def score(self, X: Any, y: Any) -> float:
+    def _weights(self, be: Backend, sample_weight: Any, m: int) -> Array | None:
+        """``sample_weight`` checked as :func:`portnet.train` checks it, placed on ``be``."""
+        w = check_sample_weight(sample_weight)
+        return None if w is None else be.asarray(of_length(w, m), self.dtype)
+
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """Accuracy for a classifier (every label of a row right, for multi-label), the
-        coefficient of determination R² (averaged over outputs) for regression."""
+        coefficient of determination R² (averaged over outputs) for regression; with
+        ``sample_weight`` ``(m,)``, weighted as scikit-learn's ``accuracy_score`` and
+        ``r2_score`` weigh them."""
         be, A, _ = self._output(X)
         xp = be.xp
         Y = self._targets(be, y, A.shape[0])  # (m, n_L)
+        w = self._weights(be, sample_weight, A.shape[0])
         if self.targets.kind in ("binary", "multilabel"):
             right = xp.all((A > 0.5) == (Y > 0.5), axis=1)
         elif self.is_classifier:
             right = xp.argmax(A, axis=1) == xp.argmax(Y, axis=1)
         else:
-            ss_res = xp.sum((Y - A) ** 2, axis=0)
-            ss_tot = xp.sum((Y - xp.mean(Y, axis=0)) ** 2, axis=0)
+            ss_res = _summed(xp, (Y - A) ** 2, w)  # Σ_i w_i (y_i − ŷ_i)²: (n_L,)
+            ss_tot = _summed(xp, (Y - _averaged(xp, Y, w)) ** 2, w)
             safe = xp.where(ss_tot > 0, ss_tot, xp.ones_like(ss_tot))
             r2 = xp.where(ss_tot > 0, 1 - ss_res / safe, xp.astype(ss_res == 0, self.dtype))
             return be.read(xp.mean(r2))
-        return be.read(xp.mean(xp.astype(right, self.dtype)))
+        return be.read(_averaged(xp, xp.astype(right, self.dtype), w))
 
-    def cost(self, X: Any, y: Any) -> float:
-        """The cost ``J`` (loss averaged over samples, plus the L2 term) on ``(X, y)``."""
+    def cost(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """The cost ``J`` (loss averaged over samples, plus the L2 term) on ``(X, y)``; with
+        ``sample_weight`` ``(m,)``, the weighted one (as :func:`portnet.train` trains it)."""
         be, params, X, _ = self._inputs(X)
         Y = self._targets(be, y, X.shape[0])
+        w = self._weights(be, sample_weight, X.shape[0])
         with scope(be, self.precision):
-            J = network.cost(params, X, Y, self.network, ops=be.ops())
+            J = network.cost(params, X, Y, self.network, w=w, ops=be.ops())
         return be.read(J)
 
 
@@ -393,6 +404,18 @@ def _trained(run: Prepared, theta: Params, **info: Any) -> Model:
 
 def _same(x: Array) -> Array:
     return x
+
+
+def _summed(xp: Any, v: Array, w: Array | None) -> Array:
+    """``Σ_i v_i`` over samples, or ``Σ_i w_i·v_i``: ``(m, k) -> (k,)``."""
+    return xp.sum(v if w is None else v * w[:, None], axis=0)
+
+
+def _averaged(xp: Any, v: Array, w: Array | None) -> Array:
+    """The mean over samples of ``v`` (``(m,)`` or ``(m, k)``), or its ``w``-weighted mean."""
+    if w is None:
+        return xp.mean(v, axis=0)
+    return xp.sum(v * (w[:, None] if v.ndim == 2 else w), axis=0) / xp.sum(w)
 
 
 def _dtype_name(dtype: Any) -> str:

@@ -7,9 +7,19 @@ The functions here take samples first, as scikit-learn does: ``X`` is ``(m, n_0)
 out features-first, as in the course (``A_0 = Xᵀ``, ``(n_0, m)``)::
 
     Z_l = W_l·A_{l-1} + b_l               A_l = g_l(Z_l)            A_0 = Xᵀ
+    J = (1/m)·Σ_i L_i + (λ/2m)·Σ_l ‖W_l‖²
     dZ_L = dJ/dZ_L                        (loss.gradient: (A_L − Y)/m)
     dW_l = dZ_l·A_{l-1}ᵀ + (λ/m)·W_l      db_l = Σ_i dZ_l
     dZ_{l-1} = (W_lᵀ·dZ_l) ∘ g'_{l-1}(Z_{l-1})
+
+With sample weights ``w`` (``(m,)``, ``w=``; scikit-learn's MLP) ``m`` becomes the batch's
+total weight ``Σw`` throughout, and the weights enter at the output alone::
+
+    J = (1/Σw)·Σ_i w_i·L_i + (λ/2Σw)·Σ_l ‖W_l‖²
+    dZ_L = w ∘ (A_L − Y)/Σw               dW_l = dZ_l·A_{l-1}ᵀ + (λ/Σw)·W_l
+
+(every ``w_i`` 1: the unweighted equations; ``w_i`` an integer: sample ``i`` counted
+``w_i`` times; ``w_i = 0``: sample ``i`` left out).
 
 Each operation is asked of an :class:`portnet.ops.Ops` (``ops=``; default: the plain
 array-API one of ``X``'s namespace): how a library runs it fastest (in place, in blocks,
@@ -65,7 +75,8 @@ class Network(NamedTuple):
     loss : Loss
         The loss, which also fixes the output activation.
     l2 : float
-        L2 regularisation strength λ: the cost gains ``λ/(2m)·Σ_l ‖W_l‖²``.
+        L2 regularisation strength λ: the cost gains ``λ/(2m)·Σ_l ‖W_l‖²`` (with sample
+        weights ``λ/(2Σw)·Σ_l ‖W_l‖²``).
     """
 
     activation: Activation
@@ -95,21 +106,40 @@ def output(params: Params, X: Array, net: Network, *, ops: Ops | None = None) ->
     return forward(params, X, net, ops)[0]
 
 
-def _l2_cost(params: Params, m: int, l2: float) -> Array | float:
+def _l2_cost(params: Params, m: int | Array, l2: float) -> Array | float:
     if not l2:
         return 0.0
     xp = array_namespace(params[0].W)
     return l2 / (2 * m) * sum(xp.sum(W * W) for W, _ in params)  # λ/(2m)·Σ_l ‖W_l‖²
 
 
-def cost(params: Params, X: Array, Y: Array, net: Network, *, ops: Ops | None = None) -> Array:
+def _samples(X: Array, w: Array | None) -> tuple[int | Array, dict[str, Array]]:
+    """``m``: the batch's number of samples, or with weights ``w`` ``(m,)`` their total
+    ``Σw`` (0-d); and the loss's keyword for the weights (none without: a loss of one's
+    own may take no ``w``)."""
+    if w is None:
+        return X.shape[0], {}
+    return array_namespace(w).sum(w), {"w": w}
+
+
+def cost(
+    params: Params,
+    X: Array,
+    Y: Array,
+    net: Network,
+    *,
+    w: Array | None = None,
+    ops: Ops | None = None,
+) -> Array:
     """The cost ``J`` (0-d array): the loss averaged over samples plus the L2 term.
 
-    ``X`` is ``(m, n_0)`` and ``Y`` is ``(m, n_L)``.
+    ``X`` is ``(m, n_0)`` and ``Y`` is ``(m, n_L)``; ``w``: sample weights ``(m,)`` (the
+    weighted average, ``m`` becoming ``Σw``: see the module docstring).
     """
     _, cache = forward(params, X, net, ops)
     Z_L = cache[-1][1]  # (n_L, m)
-    return net.loss.value(Z_L.T, Y) + _l2_cost(params, X.shape[0], net.l2)
+    m, weighted = _samples(X, w)  # m, or Σw
+    return net.loss.value(Z_L.T, Y, **weighted) + _l2_cost(params, m, net.l2)
 
 
 def cost_and_gradients(
@@ -118,10 +148,12 @@ def cost_and_gradients(
     Y: Array,
     net: Network,
     *,
+    w: Array | None = None,
     with_cost: bool = True,
     ops: Ops | None = None,
 ) -> tuple[Array | None, Params]:
-    """Backpropagation: the cost and its gradient with respect to every ``W_l`` and ``b_l``.
+    """Backpropagation: the cost and its gradient with respect to every ``W_l`` and ``b_l``
+    (``w``: sample weights ``(m,)``, as for :func:`cost`).
 
     Returns
     -------
@@ -132,11 +164,11 @@ def cost_and_gradients(
         ``grads[l].W`` has the shape of ``params[l].W``, ``grads[l].b`` that of ``params[l].b``.
     """
     ops = ops or Ops(array_namespace(X))
-    m = X.shape[0]
+    m, weighted = _samples(X, w)  # m, or Σw
     A_L, cache = forward(params, X, net, ops)
     Z_L = cache[-1][1].T  # (m, n_L): the loss's samples-first view
-    J = net.loss.value(Z_L, Y) + _l2_cost(params, m, net.l2) if with_cost else None
-    dZ = net.loss.gradient(Z_L, A_L, Y).T  # dZ_L = (A_L − Y)/m: (n_L, m)
+    J = net.loss.value(Z_L, Y, **weighted) + _l2_cost(params, m, net.l2) if with_cost else None
+    dZ = net.loss.gradient(Z_L, A_L, Y, **weighted).T  # (A_L − Y)/m, or w∘(A_L − Y)/Σw: (n_L, m)
     grads = []
     for l in range(len(params) - 1, -1, -1):
         W = params[l].W  # (n_l, n_{l-1})
@@ -160,7 +192,8 @@ def combine(
     ``parts[c]`` is :func:`cost_and_gradients` of the ``sizes[c]`` samples of part ``c``
     with ``l2=0``.  The loss is a mean over samples, so the batch's cost and gradients are
     the parts' weighted by ``m_c/m``; the L2 term, which does not depend on the samples, is
-    added once, as in :func:`cost_and_gradients`.
+    added once, as in :func:`cost_and_gradients`.  With sample weights, ``sizes[c]`` is
+    part ``c``'s total weight ``Σw_c`` (its part a weighted mean), ``m`` the batch's ``Σw``.
     """
     m = sum(sizes)
     J, grads = None, None

@@ -320,16 +320,18 @@ def train_step(
     net: Network,
     optimizer: Optimizer,
     *,
+    w: Array | None = None,
     with_cost: bool = True,
     gradients: Callable[..., tuple[Array | None, Params]] = cost_and_gradients,
 ) -> tuple[Params, Any, Array | None]:
-    """One training step on the batch ``(X, Y)``: backpropagation, then the optimiser's update.
+    """One training step on the batch ``(X, Y)`` (``w``: its sample weights, or None):
+    backpropagation, then the optimiser's update.
 
     Returns the new parameters, the new optimiser state and the cost at the *old* parameters
     on this batch (a 0-d array, left on the device; None with ``with_cost=False``).
     ``gradients`` computes them (:func:`portnet.network.cost_and_gradients`, or the backend's
     way of running it: on Dask, chunk by chunk).
     """
-    J, grads = gradients(params, X, Y, net, with_cost=with_cost)
+    J, grads = gradients(params, X, Y, net, w=w, with_cost=with_cost)
     params, state = optimizer.step(params, grads, state)
     return params, state, J

@@ -26,6 +26,7 @@ from ._backend import _float_name, _is_array, backend_of, resolve_backend, to_nu
 from ._inputs import as_data
 from ._options import NAMES as OPTION_NAMES
 from ._options import Options
+from ._weights import check_class_weight, check_sample_weight, class_factors, of_length
 from .model import fit
 
 __all__ = ["PortnetClassifier", "PortnetRegressor"]
@@ -175,29 +176,38 @@ class _Portnet(BaseEstimator):
         return X, y
 
     # -- training --------------------------------------------------------------------------
-    def _train(self, X: Any, Y: Any, *, params: Any, iterations: Any, epochs: Any) -> None:
-        shared = {k: v for k, v in self.get_params(deep=False).items() if k in OPTION_NAMES}
-        run = {"params": params, "iterations": iterations, "epochs": epochs}
+    def _train(self, X: Any, Y: Any, w: Any, *, params: Any, iterations: Any, epochs: Any) -> None:
+        """Train on ``(X, Y)``, ``Y`` encoded for the network, ``w`` the samples' weights
+        (the class weights in them: the estimator's labels are not ``Y``'s)."""
+        given = self.get_params(deep=False).items()
+        shared = {k: v for k, v in given if k in OPTION_NAMES and k != "class_weight"}
+        run = {"params": params, "iterations": iterations, "epochs": epochs, "sample_weight": w}
         model = fit(X, Y, Options(**{**shared, **run, "loss": self._network_loss()}))
         previous = getattr(self, "loss_curve_", []) if params is not None else []
         self.model_ = model
         self.loss_curve_ = [*previous, *model.history.cost]
         self.n_iter_ = max(model.n_steps, 1)
 
-    def _fit(self, X: Any, Y: Any) -> None:
+    def _fit(self, X: Any, Y: Any, w: Any) -> None:
         warm = self.warm_start and hasattr(self, "model_")
         self._train(
             X,
             Y,
+            w,
             params=self.model_.params if warm else None,
             iterations=self.iterations,
             epochs=self.epochs,
         )
 
-    def _partial(self, X: Any, Y: Any) -> None:
+    def _partial(self, X: Any, Y: Any, w: Any) -> None:
         """One epoch (one full-batch step without ``batch_size``) from the current parameters."""
         params = self.model_.params if hasattr(self, "model_") else None
-        self._train(X, Y, params=params, iterations=None, epochs=1)
+        self._train(X, Y, w, params=params, iterations=None, epochs=1)
+
+    def _sample_weight(self, X: Any, sample_weight: Any) -> np.ndarray | None:
+        """``sample_weight`` checked as :func:`portnet.train` checks it (host float64)."""
+        w = check_sample_weight(sample_weight)
+        return None if w is None else of_length(w, X.shape[0])
 
     def _network_loss(self) -> str:
         return self._loss
@@ -219,7 +229,9 @@ class PortnetClassifier(ClassifierMixin, _Portnet):
     Two classes: one sigmoid output with binary cross-entropy (the course); more: a softmax
     layer with categorical cross-entropy.  Parameters are those of :func:`portnet.train`
     (``hidden`` positional, the rest keyword-only), with scikit-learn-friendly defaults:
-    Adam, 2000 iterations, the cost logged every 100.
+    Adam, 2000 iterations, the cost logged every 100.  ``class_weight`` ("balanced" or
+    ``{label: weight}``, keyed by this estimator's labels) multiplies ``fit``'s and
+    ``partial_fit``'s ``sample_weight`` (see :func:`portnet.train`).
 
     Attributes
     ----------
@@ -235,24 +247,83 @@ class PortnetClassifier(ClassifierMixin, _Portnet):
 
     _loss = "auto"
 
-    def fit(self, X: Any, y: Any) -> PortnetClassifier:
-        """Train on ``(X, y)`` (from the current parameters with ``warm_start=True``)."""
+    def __init__(
+        self,
+        hidden: int | tuple[int, ...] = (4,),
+        *,
+        activation: str = "tanh",
+        optimizer: str = "adam",
+        learning_rate: float | None = None,
+        iterations: int | None = 2000,
+        epochs: int | None = None,
+        batch_size: int | None = None,
+        l2: float = 0.0,
+        class_weight: str | dict[Any, float] | None = None,
+        init: str = "auto",
+        seed: int | None = 0,
+        tol: float | None = None,
+        n_iter_no_change: int = 10,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        warm_start: bool = False,
+        backend: Any = None,
+        device: Any = None,
+        dtype: Any = None,
+        precision: str = "highest",
+        log_every: int = 100,
+    ) -> None:
+        super().__init__(
+            hidden, activation=activation, optimizer=optimizer, learning_rate=learning_rate,
+            iterations=iterations, epochs=epochs, batch_size=batch_size, l2=l2, init=init,
+            seed=seed, tol=tol, n_iter_no_change=n_iter_no_change,
+            early_stopping=early_stopping, validation_fraction=validation_fraction,
+            warm_start=warm_start, backend=backend, device=device, dtype=dtype,
+            precision=precision, log_every=log_every,
+        )  # fmt: skip
+        self.class_weight = class_weight
+
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> PortnetClassifier:
+        """Train on ``(X, y)`` (from the current parameters with ``warm_start=True``), each
+        sample weighted by ``sample_weight`` times its class's ``class_weight``."""
         X, y = self._check_Xy(X, y, reset=not (self.warm_start and hasattr(self, "model_")))
         if not (self.warm_start and hasattr(self, "classes_")):
             self.classes_ = self._classes(y)
-        self._fit(X, self._encode(y, X.dtype))
+        Y = self._encode(y, X.dtype)
+        self._fit(X, Y, self._weights(X, y, sample_weight, method="fit"))
         return self
 
-    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> PortnetClassifier:
-        """One epoch on ``(X, y)``; the first call needs ``classes`` (every label value)."""
+    def partial_fit(
+        self, X: Any, y: Any, classes: Any = None, sample_weight: Any = None
+    ) -> PortnetClassifier:
+        """One epoch on ``(X, y)``; the first call needs ``classes`` (every label value).
+        ``class_weight="balanced"`` needs the whole data's classes: ``fit`` only."""
         first = not hasattr(self, "classes_")
         if first and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit")
         X, y = self._check_Xy(X, y, reset=first, method="partial_fit")
         if first:
             self.classes_ = self._classes(classes)
-        self._partial(X, self._encode(y, X.dtype))
+        Y = self._encode(y, X.dtype)
+        self._partial(X, Y, self._weights(X, y, sample_weight, method="partial_fit"))
         return self
+
+    def _weights(self, X: Any, y: Any, sample_weight: Any, *, method: str) -> Any:
+        """Each sample's weight: ``sample_weight`` times its class's ``class_weight``
+        (:func:`portnet.train`'s rule, applied to this estimator's labels), or None."""
+        w = self._sample_weight(X, sample_weight)
+        class_weight = check_class_weight(self.class_weight)
+        if class_weight is None:
+            return w
+        if class_weight == "balanced" and method == "partial_fit":
+            raise ValueError(
+                "class_weight='balanced' needs the class frequencies of the whole data, "
+                "which partial_fit does not see: use fit, or give class_weight as a dict "
+                "{label: weight}"
+            )
+        labels = np.asarray(to_numpy(y) if _foreign(y) else column_or_1d(y))
+        index = np.searchsorted(np.asarray(to_numpy(self.classes_)), labels)
+        factors = class_factors(class_weight, index, self.classes_, w)
+        return factors if w is None else w * factors
 
     def predict_proba(self, X: Any) -> Array:
         """``(m, n_classes)``: each class's probability, columns in ``classes_`` order."""
@@ -339,16 +410,17 @@ class PortnetRegressor(RegressorMixin, _Portnet):
 
     _loss = "squared_error"
 
-    def fit(self, X: Any, y: Any) -> PortnetRegressor:
-        """Train on ``(X, y)`` (from the current parameters with ``warm_start=True``)."""
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> PortnetRegressor:
+        """Train on ``(X, y)`` (from the current parameters with ``warm_start=True``), each
+        sample weighted by ``sample_weight``."""
         X, y = self._check_Xy(X, y, reset=not (self.warm_start and hasattr(self, "model_")))
-        self._fit(X, y)
+        self._fit(X, y, self._sample_weight(X, sample_weight))
         return self
 
-    def partial_fit(self, X: Any, y: Any) -> PortnetRegressor:
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> PortnetRegressor:
         """One epoch on ``(X, y)`` from the current parameters."""
         X, y = self._check_Xy(X, y, reset=not hasattr(self, "model_"), method="partial_fit")
-        self._partial(X, y)
+        self._partial(X, y, self._sample_weight(X, sample_weight))
         return self
 
     def predict(self, X: Any) -> Array:

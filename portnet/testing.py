@@ -40,7 +40,7 @@ import numpy as np
 from ._backend import BACKENDS, Backend, resolve_backend, to_numpy
 from ._trees import tree_leaves as _tree_leaves
 from .activations import ACTIVATIONS, Activation, get_activation
-from .losses import LOSSES, Loss, get_loss, softmax
+from .losses import LOSSES, Loss, get_loss, softmax, takes_weights
 from .network import Layer, Network, cost_and_gradients
 from .ops import Ops
 from .optimizers import Optimizer, apply_updates
@@ -272,9 +272,11 @@ def check_loss(
     Its gradient is compared with central finite differences of its value with respect to
     ``z`` and with automatic differentiation; every backend × dtype with NumPy float64; the
     value is a 0-d array and everything keeps the input's namespace, dtype and device; the
-    inputs are not written to; nothing reads back to the host.  ``y``: targets of shape
-    ``(6, 3)`` (default: one-hot rows).  Returns what was checked; raises
-    ``AssertionError`` listing the problems.
+    inputs are not written to; nothing reads back to the host.  A loss that takes sample
+    weights (``w=``: :func:`portnet.losses.takes_weights`) is checked weighted too, in
+    NumPy float64: its weighted value against the repeated samples, its gradient against
+    that value's finite differences.  ``y``: targets of shape ``(6, 3)`` (default: one-hot
+    rows).  Returns what was checked; raises ``AssertionError`` listing the problems.
     """
     found = _Found(f"loss {loss.name!r}")
     Y = TARGETS if y is None else np.asarray(y, dtype=np.float64)
@@ -297,6 +299,8 @@ def check_loss(
     value = lambda v: loss.value(v, numpy.asarray(Y))  # noqa: E731
     want_J, want_dz = float(to_numpy(J)), _central_differences(value, LOGITS)
     found.close(dz, want_dz, "numpy float64: gradient vs finite differences", rtol=1e-6, atol=1e-9)
+    if takes_weights(loss):
+        _weighted_loss(found, loss, numpy, Y)
     for tool in ("jax", "torch"):
         grad = _calls(
             found, f"{tool} autodiff", lambda t=tool: _autodiff(t, _value_of(loss, Y), LOGITS)
@@ -307,6 +311,30 @@ def check_loss(
     for where, be, dtype in _places(backends, dtypes):
         _loss_on(found, loss, where, be, dtype, Y, want_J, want_dz)
     return found.result()
+
+
+#: the sample weights a loss that takes them is checked with: integers, a zero among them
+WEIGHTS = np.array([2.0, 0.0, 1.0, 3.0, 1.0, 1.0])
+
+
+def _weighted_loss(found: _Found, loss: Loss, numpy: Backend, Y: np.ndarray) -> None:
+    """``loss``'s weighted value and gradient (NumPy float64): the value that of the samples
+    repeated as many times as their weights, the gradient the value's finite differences."""
+    where = "numpy float64: weighted"
+    z, yy, w = (numpy.asarray(_read_only(a)) for a in (LOGITS, Y, WEIGHTS))
+    J = _calls(found, f"{where} value", lambda: loss.value(z, yy, w=w))
+    a = loss.output.forward(z)
+    dz = _calls(found, f"{where} gradient", lambda: loss.gradient(z, a, yy, w=w))
+    if J is None or dz is None:
+        return
+    counts = WEIGHTS.astype(int)
+    repeated = loss.value(*(numpy.asarray(np.repeat(v, counts, axis=0)) for v in (LOGITS, Y)))
+    found.close(J, np.asarray(to_numpy(repeated)), f"{where} value vs repeated samples",
+                rtol=1e-12, atol=1e-14)  # fmt: skip
+    value = lambda v: loss.value(v, numpy.asarray(Y), w=numpy.asarray(WEIGHTS))  # noqa: E731
+    found.close(dz, _central_differences(value, LOGITS), f"{where} gradient vs finite "
+                "differences", rtol=1e-6, atol=1e-9)  # fmt: skip
+    found.checked.append(f"{where} value (as repeated samples) and gradient")
 
 
 def _value_of(loss: Loss, Y: np.ndarray) -> Callable[[Any], Any]:

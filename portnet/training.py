@@ -79,7 +79,25 @@ def train(X: Any, y: Any, **options: Any) -> Model:
         automatic ones for NumPy input; ``batch_size`` with mini-batches).
     l2 : float
         L2 strength λ: the cost gains ``λ/(2m)·Σ‖W‖²``, each ``dW`` gains ``λW/m`` (``m`` is
-        the batch size).
+        the batch size; with weights, the batch's ``Σw``).
+    sample_weight : array, shape (m,), optional
+        Non-negative, finite weights, not all zero (any array namespace, a list, a pandas
+        Series). Each batch's cost is the weighted mean of its samples' losses and the batch
+        size ``m`` becomes its total weight ``Σw`` throughout, as in scikit-learn's MLP::
+
+            J = (1/Σw)·Σ_i w_i·L_i + (λ/2Σw)·Σ‖W‖²      dZ_L = w ∘ (A_L − Y)/Σw
+
+        so a weight of ``k`` counts a sample ``k`` times (full batch: to rounding, the run on
+        the repeated samples), and a sample of weight 0 is left out before the validation
+        split and the batches (bit for bit the run without it). All ones is the unweighted
+        run, bit for bit. The history's costs, and with ``early_stopping`` the validation
+        loss, are weighted alike.
+    class_weight : "balanced" or dict, optional
+        Classifiers with one class per sample: each sample's weight is multiplied by its
+        class's: ``{label: weight}`` (labels as in ``y``, one-hot columns by number; the
+        others 1), or "balanced", scikit-learn's ``n / (n_classes · n_c)`` for the ``n_c``
+        samples of class ``c`` (weighted counts with ``sample_weight``). Real targets or
+        multi-label rows: an error.
     init : {"auto", "small", "he", "glorot", "zeros"}
         Initialiser (see :mod:`portnet.init`); "auto" is "he" for ReLU-type hidden layers,
         else "glorot". Drawn on the host in float64, so every backend starts identically.
@@ -139,9 +157,10 @@ def train(X: Any, y: Any, **options: Any) -> Model:
     resume : path, optional
         Continue from such a checkpoint to ``iterations``, with the same data and options:
         the result is that of the uninterrupted run (the stopping rules' patience restarts).
-        The checkpoint records its run; other data, dtype, optimizer, learning rate, l2,
-        batch size or validation split, or fewer ``iterations`` than it has made, is a
-        ``ValueError`` (to go on with other settings, pass its ``params`` instead).
+        The checkpoint records its run; other data, sample weights, dtype, optimizer,
+        learning rate, l2, batch size or validation split, or fewer ``iterations`` than it
+        has made, is a ``ValueError`` (to go on with other settings, pass its ``params``
+        instead).
         A file that cannot be read is an ``OSError`` before training.
 
     Returns
@@ -152,7 +171,8 @@ def train(X: Any, y: Any, **options: Any) -> Model:
     ------
     InvalidOptionError
         An unknown option, or one of the wrong type or out of its range (a ``ValueError``
-        and a ``TypeError``), before the data is looked at.
+        and a ``TypeError``), before the data is looked at (``sample_weight``: not 1-D, not
+        finite, negative, all zero; its length is checked with the data, a ``ValueError``).
     DivergenceError
         A cost read at a log point is not finite, or is more than 1000 times the run's
         starting cost (1000 when that is below 1); ``error.model`` is the model at the last

@@ -719,6 +719,132 @@ CASES = {
         portnet.InvalidOptionError,
         "lbfgs needs 0 < c1 < c2 < 1, got c1=0.9, c2=0.1",
     ),
+    # -- issue 29, sample and class weights
+    "sample_weight of another length": (
+        train(sample_weight=np.ones(399)),
+        ValueError,
+        "sample_weight must have one weight per sample of X (400), got 399",
+    ),
+    "sample_weight negative": (
+        train(sample_weight=_with(np.ones(400), 3, -1.5)),
+        portnet.InvalidOptionError,
+        "sample_weight must be non-negative, but it holds 1 negative value (the first -1.5 at "
+        "index 3)",
+    ),
+    "sample_weight NaN": (
+        train(sample_weight=_with(np.ones(400), [5, 9], np.nan)),
+        portnet.InvalidOptionError,
+        "sample_weight must be finite, but it holds 2 NaN or infinite values (the first at "
+        "index 5)",
+    ),
+    "sample_weight 2-D": (
+        train(sample_weight=np.ones((400, 1))),
+        portnet.InvalidOptionError,
+        "sample_weight must be 1-D (one weight per sample), got shape (400, 1)",
+    ),
+    "sample_weight all zero": (
+        train(sample_weight=np.zeros(400)),
+        portnet.InvalidOptionError,
+        "sample_weight is zero for every sample: at least one weight must be positive",
+    ),
+    "sample_weight of text": (
+        train(sample_weight=["a"] * 400),
+        portnet.InvalidOptionError,
+        "sample_weight must hold real numbers, got dtype <U1",
+    ),
+    "sample_weight too large for float32": (
+        train(sample_weight=np.full(400, 1e37), dtype="float32"),
+        ValueError,
+        "sample_weight is too large for float32: the weights total 4e+39 (float32 holds up to "
+        "3.4e+38); scale sample_weight down, or use dtype='float64'",
+    ),
+    "sample_weight NaN in a torch tensor": pytest.param(
+        lambda: portnet.train(X, Y, sample_weight=_torch(_with(np.ones(400), 7, np.nan))),
+        portnet.InvalidOptionError,
+        "sample_weight must be finite, but it holds 1 NaN or infinite value (the first at index 7)",
+        marks=needs("torch"),
+    ),
+    "class_weight on a regression": (
+        train(X, X[:, 0], class_weight="balanced"),
+        ValueError,
+        "class_weight needs class labels, but y holds real targets (a regression, loss "
+        "'squared_error'): weigh the samples with sample_weight instead",
+    ),
+    "class_weight on multi-label rows": (
+        train(X, np.stack([Y, 1 - Y, Y], axis=1) * [1, 1, 0] + [0, 0, 1], class_weight={0: 2}),
+        ValueError,
+        "class_weight needs one class per sample, but y holds multi-label rows",
+    ),
+    "class_weight naming an unknown label": (
+        train(class_weight={0: 2.0, 5: 1.0, "a": 3.0}),
+        ValueError,
+        "class_weight names labels that are not classes of y: [5, 'a']; the classes are 0, 1",
+    ),
+    "class_weight an unknown string": (
+        train(class_weight="balance"),
+        portnet.InvalidOptionError,
+        "unknown class_weight 'balance'; expected 'balanced', a dict {label: weight} or None",
+    ),
+    "class_weight a list": (
+        train(class_weight=[1.0, 2.0]),
+        portnet.InvalidOptionError,
+        "class_weight must be 'balanced', a dict {label: weight} or None, got list [1.0, 2.0]",
+    ),
+    "class_weight negative": (
+        train(class_weight={1: -2}),
+        portnet.InvalidOptionError,
+        "class_weight's weights must be finite numbers >= 0, got {1: -2}",
+    ),
+    "class_weight zero for every class": (
+        train(class_weight={0: 0, 1: 0.0}),
+        ValueError,
+        "the samples' weights (sample_weight times class_weight) are zero for every sample: "
+        "nothing to train on",
+    ),
+    "Model.fit, sample_weight of another length": (
+        lambda: _model().fit(X, Y, sample_weight=np.ones(10)),
+        ValueError,
+        "sample_weight must have one weight per sample of X (400), got 10",
+    ),
+    "score, sample_weight of another length": (
+        lambda: _model().score(X, Y, sample_weight=np.ones(10)),
+        ValueError,
+        "sample_weight must have one weight per sample of X (400), got 10",
+    ),
+    "cost, negative sample_weight": (
+        lambda: _model().cost(X, Y, sample_weight=-np.ones(400)),
+        portnet.InvalidOptionError,
+        "sample_weight must be non-negative, but it holds 400 negative values",
+    ),
+    "resume with sample weights": (
+        _in_tmp(lambda: _resume("c.npz", sample_weight=np.arange(400.0) + 1)),
+        ValueError,
+        "it differs in the sample weights (sample_weight, class_weight) (weighted; the "
+        "checkpoint's: none)",
+    ),
+    "estimator fit, sample_weight of another length": (
+        lambda: _classifier().fit(X, Y, sample_weight=np.ones(800)),
+        ValueError,
+        "sample_weight must have one weight per sample of X (400), got 800",
+    ),
+    "estimator fit, class_weight naming an unknown label": (
+        lambda: _classifier().set_params(class_weight={2: 1.0}).fit(X, Y),
+        ValueError,
+        "class_weight names labels that are not classes of y: [2]; the classes are 0, 1",
+    ),
+    "estimator partial_fit, class_weight balanced": (
+        lambda: _classifier().set_params(class_weight="balanced").partial_fit(X, Y, [0, 1]),
+        ValueError,
+        "class_weight='balanced' needs the class frequencies of the whole data, which "
+        "partial_fit does not see",
+    ),
+    "regressor fit, sample_weight NaN": (
+        lambda: _regressor_estimator().fit(
+            X, X[:, 0], sample_weight=_with(np.ones(400), 0, np.nan)
+        ),
+        portnet.InvalidOptionError,
+        "sample_weight must be finite, but it holds 1 NaN or infinite value (the first at index 0)",
+    ),
 }
 
 

@@ -376,3 +376,19 @@ def test_line_search_steps_back_from_a_cost_that_is_not_finite():
     assert step.f <= f + 1e-3 * step.alpha * step.slope0
     assert abs(step.slope) <= 0.9 * abs(step.slope0)
     assert 0 < float(x_new[0]) < 3.0
+
+
+def test_lbfgs_weighs_the_samples_as_repeating_them():
+    """sample_weight reaches L-BFGS's objective: weight 2 is the sample twice (the cost
+    and its gradient equal to rounding, so the iterates agree closely)."""
+    X, y = portnet.datasets.planar()
+    w = np.ones(400)
+    w[:50] = 2.0
+    weighted = portnet.train(X, y, optimizer="lbfgs", iterations=30, sample_weight=w)
+    repeated = portnet.train(
+        np.concatenate([X, X[:50]]), np.concatenate([y, y[:50]]), optimizer="lbfgs",
+        iterations=30,
+    )  # fmt: skip
+    np.testing.assert_allclose(weighted.history.cost, repeated.history.cost, rtol=1e-9)
+    unweighted = portnet.train(X, y, optimizer="lbfgs", iterations=30)
+    assert abs(weighted.history.cost[-1] - unweighted.history.cost[-1]) > 1e-6

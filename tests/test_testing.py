@@ -31,9 +31,18 @@ def test_portnets_activations_pass(name):
 @EVERY_BACKEND
 @pytest.mark.parametrize("name", list(losses.LOSSES))
 def test_portnets_losses_pass(name):
-    assert any(
-        line.startswith("numpy float64: ") for line in testing.check_loss(losses.LOSSES[name])
+    checked = testing.check_loss(losses.LOSSES[name])
+    assert any(line.startswith("numpy float64: ") for line in checked)
+    assert "numpy float64: weighted value (as repeated samples) and gradient" in checked
+
+
+def test_a_weighted_gradient_that_ignores_the_weights_is_caught():
+    bce = losses.binary_crossentropy
+    unweighted = Loss(  # takes w, but its gradient divides by m and ignores the weights
+        "bce-w", bce.output, bce.value, lambda z, a, y, w=None: bce.gradient(z, a, y)
     )
+    text = _problems(testing.check_loss, unweighted, backends=["numpy"])
+    assert "numpy float64: weighted gradient vs finite differences: " in text
 
 
 @EVERY_BACKEND

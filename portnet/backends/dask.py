@@ -61,7 +61,8 @@ class DaskAdapter(Adapter):
         computation): steps then start from data in memory (a cluster's), never from its
         source again."""
         first = arrays[0].rechunk({0: arrays[0].chunks[0] if rows is None else rows, 1: -1})
-        rest = (a.rechunk({0: first.chunks[0], 1: -1}) for a in arrays[1:])
+        rest = (a.rechunk({0: first.chunks[0], **({1: -1} if a.ndim == 2 else {})})
+                for a in arrays[1:])  # fmt: skip
         return persist(first, *rest)
 
     def to_working(self, tree: Any) -> Any:
@@ -115,27 +116,42 @@ def compute(x: Any) -> Any:
     return dask.compute(x, **options((x,)))[0]
 
 
-def gradients(params: Any, X: Any, Y: Any, net: Any, *, with_cost: bool = True) -> tuple[Any, Any]:
+def gradients(
+    params: Any, X: Any, Y: Any, net: Any, *, w: Any = None, with_cost: bool = True
+) -> tuple[Any, Any]:
     """:func:`portnet.network.cost_and_gradients` over dask arrays ``X`` and ``Y`` (rows in
-    the same chunks, columns in one), chunk by chunk.
+    the same chunks, columns in one; the weights ``w``, if any, chunked as the rows), chunk
+    by chunk: each chunk's weighted mean, combined by the chunks' total weights.
 
     The step's graph is written out directly (one task per chunk, one for the sum, the
     parameters one node: sent once, not once per chunk) and handed to the scheduler that
     ``X`` answers to (``dask.delayed`` builds it a hundred times slower).
     """
     token = uuid.uuid4().hex
-    shared, part, total = (f"portnet-{what}-{token}" for what in ("params", "part", "sum"))
+    shared, part, weight, total = (
+        f"portnet-{what}-{token}" for what in ("params", "part", "weight", "sum")
+    )
     x_graph, x_keys = _chunk_graph(X)
     y_graph, y_keys = _chunk_graph(Y)
     run = functools.partial(_on_chunk, net=net._replace(l2=0.0), with_cost=with_cost)
     graph = {**x_graph, **y_graph, shared: _Box(params)}
     for i, (x, y) in enumerate(zip(x_keys, y_keys, strict=True)):
         graph[(part, i)] = (run, shared, x, y)
-    graph[total] = (
-        functools.partial(_combine, sizes=list(X.chunks[0]), net=net),
-        [(part, i) for i in range(len(x_keys))],
-        shared,
-    )
+    parts = [(part, i) for i in range(len(x_keys))]
+    if w is None:  # each chunk's part weighted by its samples m_c
+        graph[total] = (
+            functools.partial(_combine, sizes=list(X.chunks[0]), net=net),
+            parts,
+            shared,
+        )
+    else:  # by its total weight Σw_c
+        w_graph, w_keys = _chunk_graph(w)
+        graph.update(w_graph)
+        for i, key in enumerate(w_keys):
+            graph[(part, i)] = (*graph[(part, i)], key)
+            graph[(weight, i)] = (_total, key)
+        sizes = [(weight, i) for i in range(len(w_keys))]
+        graph[total] = (functools.partial(_combine, net=net), parts, shared, sizes)
     get = dask.base.get_scheduler(collections=[X])
     found = options((X,))
     found.pop("scheduler", None)
@@ -155,14 +171,19 @@ class _Box:
         self.value = value
 
 
-def _on_chunk(box: _Box, X: Array, Y: Array, **kwargs: Any) -> Any:
+def _on_chunk(box: _Box, X: Array, Y: Array, w: Array | None = None, **kwargs: Any) -> Any:
     """The cost and gradients of one chunk, with the chunk library's Ops (NumPy's, CuPy's:
     no workspace, the chunks run in threads of their own)."""
     ops = ops_for(aac.array_namespace(X))
-    return network.cost_and_gradients(box.value, X, Y, ops=ops, **kwargs)
+    return network.cost_and_gradients(box.value, X, Y, w=w, ops=ops, **kwargs)
 
 
-def _combine(parts: list[Any], box: _Box, *, sizes: list[int], net: Any) -> Any:
+def _total(w: Array) -> Array:
+    """A chunk's total weight ``Σw_c`` (0-d, of the chunk's library)."""
+    return aac.array_namespace(w).sum(w)
+
+
+def _combine(parts: list[Any], box: _Box, sizes: list[Any], *, net: Any) -> Any:
     return network.combine(parts, sizes=sizes, params=box.value, net=net)
 
 
@@ -172,7 +193,8 @@ def _chunk_graph(x: Any) -> tuple[dict[Any, Any], list[Any]]:
     cluster can release the data once training is done)."""
     found = _GRAPHS.get(id(x))
     if found is None:
-        found = dict(x.__dask_graph__()), [k for (k,) in x.__dask_keys__()]
+        keys = x.__dask_keys__()  # rows' chunks: [key, ...] (1-D), [[key], ...] (2-D)
+        found = dict(x.__dask_graph__()), keys if x.ndim == 1 else [k for (k,) in keys]
         _GRAPHS[id(x)] = found
         weakref.finalize(x, _GRAPHS.pop, id(x), None)
     return found
