@@ -17,7 +17,14 @@ import numpy as np
 
 from ._backend import Backend, _is_array, to_numpy
 from ._inputs import check_finite
-from .losses import Loss, binary_crossentropy, categorical_crossentropy, get_loss, squared_error
+from .losses import (
+    LOSSES,
+    Loss,
+    binary_crossentropy,
+    categorical_crossentropy,
+    get_loss,
+    squared_error,
+)
 
 Array = Any
 
@@ -104,6 +111,8 @@ def inspect_targets(be: Backend, y: Any, m: int, loss: str | Loss) -> tuple[Loss
         if xp.isdtype(y.dtype, "real floating"):
             check_finite(be, xp, y, "y")
     chosen = None if isinstance(loss, str) and loss == "auto" else get_loss(loss)
+    if chosen is not None and LOSSES.get(chosen.name) != chosen:  # the user's own loss
+        return chosen, inspect_targets(be, y, m, _like(chosen))[1]
     if chosen is not None and chosen.name == "squared_error":
         if _is_text(y):
             raise ValueError(f"loss 'squared_error' needs numeric y, got dtype {y.dtype}")
@@ -129,6 +138,18 @@ def inspect_targets(be: Backend, y: Any, m: int, loss: str | Loss) -> tuple[Loss
     if chosen is categorical_crossentropy or (chosen is None and n > 2):
         return categorical_crossentropy, Targets("multiclass", classes, 1)
     return binary_crossentropy, Targets("binary", classes, 1)
+
+
+def _like(loss: Loss) -> Loss:
+    """The built-in loss whose targets a loss of the user's own takes: by its output
+    (identity: real targets; sigmoid: 0/1 labels; softmax: classes)."""
+    for known in (squared_error, binary_crossentropy, categorical_crossentropy):
+        if loss.output == known.output:
+            return known
+    raise ValueError(
+        f"loss {loss.name!r} has output {loss.output.name!r}; a loss of your own needs the "
+        "output of a built-in one (identity, sigmoid or softmax) for portnet to read y"
+    )
 
 
 def _inspect_2d(xp: Any, be: Backend, y: Array, chosen: Loss | None) -> tuple[Loss, Targets]:

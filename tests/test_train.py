@@ -412,3 +412,27 @@ def test_masked_arrays_without_a_masked_value_are_their_numbers():
     predicted = model.predict(np.ma.masked_array(X_PLANAR, mask=False))
     assert type(predicted) is np.ndarray
     np.testing.assert_array_equal(predicted, reference.predict(X_PLANAR))
+
+
+def test_a_loss_of_ones_own_is_the_one_trained():
+    """A custom Loss trains as itself (it was once swapped for the built-in of its targets):
+    binary cross-entropy doubled, at half the learning rate, gives the built-in's parameters
+    bit for bit (doubling is exact) and twice its costs."""
+    from portnet.losses import Loss, binary_crossentropy
+
+    bce = binary_crossentropy
+    double = Loss(
+        "double_bce",
+        bce.output,
+        lambda z, y, **w: 2 * bce.value(z, y, **w),
+        lambda z, a, y, **w: 2 * bce.gradient(z, a, y, **w),
+    )
+    X, y = portnet.datasets.planar()
+    mine = portnet.train(X, y, loss=double, learning_rate=0.6, iterations=300, log_every=100)
+    built_in = portnet.train(X, y, learning_rate=1.2, iterations=300, log_every=100)
+    assert mine.network.loss is double
+    np.testing.assert_array_equal(mine.params[0].W, built_in.params[0].W)
+    np.testing.assert_array_equal(mine.history.cost, 2 * np.asarray(built_in.history.cost))
+    odd = Loss("tanh_out", portnet.activations.tanh, bce.value, bce.gradient)
+    with pytest.raises(ValueError, match="a loss of your own needs the output of a built-in"):
+        portnet.train(X, y, loss=odd, iterations=1)
