@@ -30,7 +30,8 @@ class Prepared:
     ``X``, ``Y`` are the training samples as the loop reads them (on Dask chunked, on
     NumPy's full batches column-major), ``validation`` the held-out ``(Xv, Yv)`` with
     ``early_stopping``; ``batch`` rows a step, ``per_epoch`` steps an epoch, ``iterations``
-    steps in all; ``shuffling`` the generator of the epochs' sample orders.
+    steps in all; ``shuffling`` the generator of the epochs' sample orders (a
+    ``RandomState`` seed's own: scikit-learn's one stream).
     """
 
     be: Backend
@@ -45,7 +46,7 @@ class Prepared:
     batch: int
     per_epoch: int
     iterations: int
-    shuffling: np.random.Generator
+    shuffling: np.random.Generator | np.random.RandomState
 
 
 def prepare(X: Any, y: Any, options: Options) -> Prepared:
@@ -64,9 +65,7 @@ def prepare(X: Any, y: Any, options: Options) -> Prepared:
     X, Y = be.samples(X, Y)
     net = Network(options.activation, loss, options.l2)
     theta = _starting_params(be, dtype, options, X.shape[1], Y.shape[1])
-    shuffling, splitting = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(options.seed).spawn(2)
-    )
+    shuffling, splitting = _generators(options.seed)
     validation = None
     if options.early_stopping:
         X, Y, Xv, Yv = _split(be, X, Y, options.validation_fraction, splitting)
@@ -83,6 +82,16 @@ def prepare(X: Any, y: Any, options: Options) -> Prepared:
         be, dtype, precision, net, targets, X, Y, validation, theta, batch, per_epoch,
         iterations, shuffling,
     )  # fmt: skip
+
+
+def _generators(seed: Any) -> tuple[Any, Any]:
+    """The generators of the shuffling and the validation split: two independent streams of
+    an integer seed, or a ``RandomState`` itself for both (drawn from as scikit-learn draws
+    from its ``random_state``: the initial parameters, the split, then the epochs' orders)."""
+    if isinstance(seed, np.random.RandomState):
+        return seed, seed
+    shuffling, splitting = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
+    return shuffling, splitting
 
 
 def _placed(X: Any, y: Any, options: Options, *, typed: bool) -> tuple[Backend, Any, str, Array]:
@@ -146,7 +155,8 @@ def _starting_params(be: Backend, dtype: Any, options: Options, n_in: int, n_out
     if init == "auto":
         init = "he" if activation.name in ("relu", "leaky_relu") else "glorot"
     sizes = [n_in, *(hidden if hidden is not None else (4,)), n_out]
-    return be.params(initial_params(sizes, init=init, seed=options.seed), dtype)
+    drawn = initial_params(sizes, init=init, seed=options.seed, activation=activation.name)
+    return be.params(drawn, dtype)
 
 
 def _layer_count(params: Any) -> int:

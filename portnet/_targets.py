@@ -21,7 +21,7 @@ from .losses import Loss, binary_crossentropy, categorical_crossentropy, get_los
 
 Array = Any
 
-__all__ = ["Targets", "check_finite", "decode", "encode", "inspect_targets"]
+__all__ = ["Targets", "check_finite", "decode", "encode", "inspect_targets", "score"]
 
 _HOST = aac.array_namespace(np.empty(0))  # array-api-compat's NumPy
 
@@ -107,7 +107,7 @@ def inspect_targets(be: Backend, y: Any, m: int, loss: str | Loss) -> tuple[Loss
     if chosen is not None and chosen.name == "squared_error":
         if _is_text(y):
             raise ValueError(f"loss 'squared_error' needs numeric y, got dtype {y.dtype}")
-        return squared_error, Targets("continuous", None, y.ndim)
+        return chosen, Targets("continuous", None, y.ndim)
     if y.ndim == 2:
         return _inspect_2d(xp, be, y, chosen)
     if not _integral(xp, be, y):
@@ -217,3 +217,22 @@ def decode(be: Backend, A: Array, targets: Targets) -> Array:
     if _is_text(targets.classes):
         return targets.classes[to_numpy(index)]
     return xp.take(be.asarray(targets.classes), index)
+
+
+def score(xp: Any, A: Array, Y: Array, kind: str) -> Array:
+    """The score (0-d) of outputs ``A`` against targets ``Y`` (both ``(m, n_L)``, as the loss
+    takes them): accuracy for a classifier (every output right at the threshold 0.5 for
+    "binary" and "multilabel", the most probable class otherwise), R² averaged over the
+    outputs for regression (1 for a constant output predicted exactly, 0 for one predicted
+    otherwise), as scikit-learn's ``accuracy_score`` and ``r2_score``."""
+    if kind in ("binary", "multilabel"):
+        right = xp.all((A > 0.5) == (Y > 0.5), axis=1)
+    elif kind != "continuous":
+        right = xp.argmax(A, axis=1) == xp.argmax(Y, axis=1)
+    else:
+        ss_res = xp.sum((Y - A) ** 2, axis=0)
+        ss_tot = xp.sum((Y - xp.mean(Y, axis=0)) ** 2, axis=0)
+        safe = xp.where(ss_tot > 0, ss_tot, xp.ones_like(ss_tot))
+        r2 = xp.where(ss_tot > 0, 1 - ss_res / safe, xp.astype(ss_res == 0, A.dtype))
+        return xp.mean(r2)
+    return xp.mean(xp.astype(right, A.dtype))

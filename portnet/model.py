@@ -27,7 +27,7 @@ from ._options import Options
 from ._precision import DEFAULT as DEFAULT_PRECISION
 from ._precision import placed_precision, scope
 from ._prepare import Prepared, prepare
-from ._targets import Targets, decode, encode
+from ._targets import Targets, decode, encode, score
 from .network import Layer, Network, Params
 
 Array = Any
@@ -66,6 +66,9 @@ class Model:
         DivergenceError keeps).
     best_step : int or None
         With ``early_stopping``: the step whose parameters were kept (best validation loss).
+    optimizer_state : named tuple or None
+        The optimiser state training ended with (``state=`` of :func:`portnet.train` goes on
+        from it); None for a model loaded, unpickled or moved with :meth:`to`.
     """
 
     def __init__(
@@ -81,6 +84,7 @@ class Model:
         stop_reason: str | None = None,
         best_step: int | None = None,
         precision: str = DEFAULT_PRECISION,
+        optimizer_state: Any = None,
     ) -> None:
         self.params = tuple(Layer(*p) for p in params)
         self.precision = precision
@@ -92,6 +96,7 @@ class Model:
         self.n_steps = n_steps
         self.stop_reason = stop_reason
         self.best_step = best_step
+        self.optimizer_state = optimizer_state
 
     # -- description -----------------------------------------------------------------------
     @property
@@ -303,19 +308,8 @@ class Model:
         """Accuracy for a classifier (every label of a row right, for multi-label), the
         coefficient of determination R² (averaged over outputs) for regression."""
         be, A, _ = self._output(X)
-        xp = be.xp
         Y = self._targets(be, y, A.shape[0])  # (m, n_L)
-        if self.targets.kind in ("binary", "multilabel"):
-            right = xp.all((A > 0.5) == (Y > 0.5), axis=1)
-        elif self.is_classifier:
-            right = xp.argmax(A, axis=1) == xp.argmax(Y, axis=1)
-        else:
-            ss_res = xp.sum((Y - A) ** 2, axis=0)
-            ss_tot = xp.sum((Y - xp.mean(Y, axis=0)) ** 2, axis=0)
-            safe = xp.where(ss_tot > 0, ss_tot, xp.ones_like(ss_tot))
-            r2 = xp.where(ss_tot > 0, 1 - ss_res / safe, xp.astype(ss_res == 0, self.dtype))
-            return be.read(xp.mean(r2))
-        return be.read(xp.mean(xp.astype(right, self.dtype)))
+        return be.read(score(be.xp, A, Y, self.targets.kind))
 
     def cost(self, X: Any, y: Any) -> float:
         """The cost ``J`` (loss averaged over samples, plus the L2 term) on ``(X, y)``."""
@@ -384,6 +378,8 @@ def fit(X: Any, y: Any, options: Options) -> Model:
 def _trained(run: Prepared, theta: Params, **info: Any) -> Model:
     """The model of a training run's parameters ``theta`` (as the loop carries them)."""
     be = run.be
+    if info.get("optimizer_state") is not None:
+        info["optimizer_state"] = be.from_working(info["optimizer_state"])
     return Model(
         be.from_working(theta), run.net, be, dtype=run.dtype, targets=run.targets,
         precision=run.precision, **info,
