@@ -104,9 +104,14 @@ def inspect_targets(be: Backend, y: Any, m: int, loss: str | Loss) -> tuple[Loss
         if xp.isdtype(y.dtype, "real floating"):
             check_finite(be, xp, y, "y")
     chosen = None if isinstance(loss, str) and loss == "auto" else get_loss(loss)
-    if chosen is not None and chosen.name == "squared_error":
+    if chosen is not None and chosen.name in ("squared_error", "poisson"):
         if _is_text(y):
-            raise ValueError(f"loss 'squared_error' needs numeric y, got dtype {y.dtype}")
+            raise ValueError(f"loss {chosen.name!r} needs numeric y, got dtype {y.dtype}")
+        if chosen.name == "poisson" and be.read(xp.min(y)) < 0:
+            raise ValueError(
+                f"loss 'poisson' needs y >= 0 (counts, rates), got a smallest y of "
+                f"{be.read(xp.min(y)):g}"
+            )
         return chosen, Targets("continuous", None, y.ndim)
     if y.ndim == 2:
         return _inspect_2d(xp, be, y, chosen)

@@ -423,6 +423,7 @@ _OUTPUTS = {
     "binary_crossentropy": "logistic",
     "categorical_crossentropy": "softmax",
     "squared_error": "identity",
+    "poisson": "exp",
 }
 #: portnet's own parameters, beside scikit-learn's
 _PLACEMENT = ("backend", "device", "dtype", "precision")
@@ -838,8 +839,8 @@ _SQUARED_ERROR = Loss("squared_error", identity, _squared_error_value, squared_e
 
 class MLPRegressor(RegressorMixin, _MLP):
     """scikit-learn's :class:`~sklearn.neural_network.MLPRegressor`, trained by portnet
-    (see :class:`MLPClassifier`: the same parameters, behaviour and differences).
-    ``loss="poisson"`` is not available yet (:class:`NotImplementedError`)."""
+    (see :class:`MLPClassifier`: the same parameters, behaviour and differences);
+    ``loss="poisson"`` refuses a negative ``y``."""
 
     _sklearn = _SkMLPRegressor
     _y_numeric = True
@@ -889,12 +890,7 @@ class MLPRegressor(RegressorMixin, _MLP):
         return self._fit(X, y, incremental=True, sample_weight=sample_weight)
 
     def _network_loss(self) -> Loss:
-        if self.loss == "poisson":
-            raise NotImplementedError(
-                f"MLPRegressor: loss='poisson' is not available yet ({_ISSUE}); use "
-                "loss='squared_error'"
-            )
-        return _SQUARED_ERROR
+        return get_loss("poisson") if self.loss == "poisson" else _SQUARED_ERROR
 
     def _targets(self, X: Any, y: Any, *, incremental: bool, reset: bool) -> tuple[Any, Any]:
         method = "partial_fit" if incremental else "fit"

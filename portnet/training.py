@@ -44,11 +44,12 @@ def train(X: Any, y: Any, **options: Any) -> Model:
     activation : str or Activation
         Hidden activation: "sigmoid", "tanh", "relu", "leaky_relu" (slope 0.01; use
         ``portnet.activations.leaky_relu(slope)`` for another) or "identity".
-    loss : {"auto", "binary_crossentropy", "categorical_crossentropy", "squared_error"} or Loss
+    loss : str or Loss
         "binary_crossentropy": sigmoid outputs (two classes, or multi-label rows);
         "categorical_crossentropy": softmax output (classes, or one-hot rows);
-        "squared_error": identity output, ½·mean‖ŷ−y‖². "auto" picks from ``y``: labels
-        (bool, integers, text, whole-number floats) with 2 classes → binary, more →
+        "squared_error": identity output, ½·mean‖ŷ−y‖²; "poisson": exponential output, half
+        the Poisson deviance (``y >= 0``: counts, rates). "auto" (default) picks from ``y``:
+        labels (bool, integers, text, whole-number floats) with 2 classes → binary, more →
         categorical; 0/1 rows → categorical if one-hot, else multi-label; other reals →
         squared error.
     optimizer : {"sgd", "momentum", "nesterov", "adam"} or Optimizer

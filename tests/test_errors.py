@@ -184,7 +184,8 @@ CASES = {
     "unknown loss": (
         train(loss="hinge"),
         ValueError,
-        "unknown loss 'hinge'; expected one of ['binary_crossentropy', 'categorical_crossentropy', 'squared_error'], 'auto'",
+        "unknown loss 'hinge'; expected one of ['binary_crossentropy', 'categorical_crossentropy', 'poisson', "
+        "'squared_error'], 'auto'",
     ),
     "unknown init": (
         train(init="ones"),
@@ -735,10 +736,15 @@ CASES = {
         "MLPClassifier: sample_weight is not supported yet (portnet issue 29); pass "
         "sample_weight=None",
     ),
-    "MLP regressor with the Poisson loss": (
-        lambda: _mlp("MLPRegressor", loss="poisson").fit(X, X[:, 0] ** 2),
-        NotImplementedError,
-        "MLPRegressor: loss='poisson' is not available yet (portnet issue 29)",
+    "MLP regressor with the Poisson loss, a negative target": (
+        lambda: _mlp("MLPRegressor", loss="poisson").fit(X, X[:, 0]),
+        ValueError,
+        "loss 'poisson' needs y >= 0 (counts, rates), got a smallest y of -4.",
+    ),
+    "Poisson loss on text": (
+        train(X, np.array(["a", "b"] * 200), loss="poisson"),
+        ValueError,
+        "loss 'poisson' needs numeric y, got dtype <U1",
     ),
     "MLP with an unknown activation": (
         lambda: _mlp(activation="sigmoid").fit(X, Y),

@@ -190,6 +190,18 @@ def test_two_outputs_and_several_labels():
     assert ours(**params).fit(X, labels).predict(X).shape == (150, 3)
 
 
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_poisson_regression_as_scikit_learn(solver):
+    """``loss="poisson"``: an exponential output, half the Poisson deviance (0 counts too)."""
+    X, y = DIABETES_X, np.round(np.exp(DIABETES_Y))  # counts 0 to 11
+    params = {"loss": "poisson", "hidden_layer_sizes": (8,), "max_iter": 30, "random_state": 0,
+              "solver": solver, "learning_rate_init": 0.01, "batch_size": 50}  # fmt: skip
+    theirs, ours = sk.MLPRegressor(**params).fit(X, y), MLPRegressor(**params).fit(X, y)
+    _agree(theirs, ours, X)
+    assert ours.out_activation_ == "exp"
+    assert ours.predict(X).min() > 0
+
+
 def test_text_labels():
     X, y = IRIS
     names = np.array(["setosa", "versicolor", "virginica"])[y]
