@@ -65,6 +65,7 @@ class Options:
     early_stopping: bool = False
     validation_fraction: float = 0.1
     validation_metric: str = "loss"
+    validation_data: Any = None
     callbacks: Callback | Sequence[Callback] | None = None
     backend: Any = None
     device: Any = None
@@ -157,6 +158,7 @@ def _run_options(o: Options) -> dict[str, Any]:
     checked = {k: None if getattr(o, k) is None else f(getattr(o, k)) for k, f in optional.items()}
     # in (0, 1) and leaving training samples: checked with the data (_prepare)
     fraction = real("validation_fraction", o.validation_fraction)
+    _validation_data(o.validation_data, o.early_stopping)
     return {
         **checked,
         "n_iter_no_change": integer("n_iter_no_change", o.n_iter_no_change),
@@ -200,6 +202,21 @@ def _file_options(o: Options, log_every: int | str) -> dict[str, Any]:
     if o.resume is not None:
         serialization.check_readable(o.resume, action="resume from")
     return {"checkpoint_every": every}
+
+
+def _validation_data(data: Any, early_stopping: bool) -> None:
+    """``validation_data``: None, or an ``(X, y)`` pair for ``early_stopping`` to watch."""
+    if data is None:
+        return
+    if not isinstance(data, (tuple, list)) or len(data) != 2:
+        raise InvalidOptionError(
+            f"validation_data must be a pair (X, y), got {type(data).__name__}"
+            + (f" of length {len(data)}" if isinstance(data, (tuple, list)) else "")
+        )
+    if not early_stopping:
+        raise InvalidOptionError(
+            "validation_data is what early_stopping watches: give early_stopping=True with it"
+        )
 
 
 def _flag(name: str, value: Any) -> bool:

@@ -68,7 +68,10 @@ def prepare(X: Any, y: Any, options: Options) -> Prepared:
     shuffling, splitting = _generators(options.seed)
     validation = None
     if options.early_stopping:
-        X, Y, Xv, Yv = _split(be, X, Y, options.validation_fraction, splitting)
+        if options.validation_data is None:
+            X, Y, Xv, Yv = _split(be, X, Y, options.validation_fraction, splitting)
+        else:
+            Xv, Yv = _held_out(be, dtype, targets, options.validation_data, X.shape[1])
         X, Y = be.samples(X, Y, rows=rows)
         validation = be.samples(Xv, Yv)
     batch = X.shape[0] if options.batch_size is None else min(options.batch_size, X.shape[0])
@@ -191,6 +194,26 @@ def _warm_params(be: Backend, params: Any, dtype: Any, sizes: list[int | None]) 
             f"{[(tuple(W.shape), tuple(b.shape)) for W, b in out]}"
         )
     return out
+
+
+def _held_out(
+    be: Backend, dtype: Any, targets: Targets, data: tuple[Any, Any], n_features: int
+) -> tuple[Array, Array]:
+    """``validation_data``'s ``(X, y)`` checked as the training data are, placed on ``be`` in
+    ``dtype``, ``y`` encoded as the training targets."""
+    given, y = (as_data(a, what) for a, what in zip(data, ("X", "y"), strict=True))
+    check_real(given)
+    X = be.asarray(given, dtype, what="validation_data's X")
+    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] != n_features:
+        raise ValueError(
+            f"validation_data's X must have shape (m, {n_features}) with m >= 1, as the "
+            f"training X, got shape {tuple(X.shape)}"
+        )
+    check_finite(be, be.xp, X, "validation_data's X", source=given)
+    Y = encode(be, y, targets, dtype, X.shape[0])
+    if targets.kind == "continuous":
+        check_finite(be, be.xp, Y, "validation_data's y", source=y)
+    return X, Y
 
 
 def _split(

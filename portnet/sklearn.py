@@ -21,8 +21,9 @@ from typing import Any, ClassVar
 
 import array_api_compat as aac
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier as _SkMLPClassifier
 from sklearn.neural_network import MLPRegressor as _SkMLPRegressor
 from sklearn.neural_network._stochastic_optimizers import AdamOptimizer, SGDOptimizer
@@ -46,6 +47,7 @@ from ._options import NAMES as OPTION_NAMES
 from ._options import Options
 from ._targets import Targets, score
 from .activations import get_activation, identity
+from .init import initial_params
 from .losses import Loss, get_loss, squared_error
 from .model import Model, fit
 from .network import Layer, Network
@@ -460,8 +462,11 @@ class _MLP(_Inputs):
             raise ValueError("partial_fit does not support early_stopping=True")
         first = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, Y = self._targets(X, y, incremental=incremental, reset=first)
-        n_train = self._n_train(X.shape[0])
-        options = self._options(hidden, n_train, first=first, incremental=incremental)
+        rng = check_random_state(self.random_state)  # drawn from as scikit-learn draws
+        params = self._initial(hidden, X.shape[1], Y.shape[1], rng) if first else self._params()
+        X, Y, held_out = self._held_out(X, Y, rng) if self.early_stopping else (X, Y, None)
+        n_train = X.shape[0]
+        options = self._options(hidden, n_train, params, rng, held_out, incremental=incremental)
         try:
             model = fit(X, Y, options)
         except TrainingInterrupted as stopped:  # as scikit-learn: keep what was trained
@@ -484,21 +489,43 @@ class _MLP(_Inputs):
             raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
         return [int(s) for s in sizes]
 
-    def _n_train(self, m: int) -> int:
-        """The samples trained on: all, or those ``early_stopping`` does not hold out."""
-        if not self.early_stopping:
-            return m
-        held_out = math.ceil(self.validation_fraction * m)
-        if held_out < 2 and self.validation_fraction > 0:
+    def _initial(self, hidden: list[int], n_in: int, n_out: int, rng: Any) -> list[Any]:
+        """scikit-learn's initial weights: Glorot-uniform draws from ``random_state``."""
+        activation = _ACTIVATIONS[self.activation]
+        sizes = [n_in, *hidden, n_out]
+        return initial_params(sizes, init="glorot_uniform", seed=rng, activation=activation)
+
+    def _held_out(self, X: Array, Y: Array, rng: Any) -> tuple[Array, Array, tuple[Array, ...]]:
+        """scikit-learn's split for ``early_stopping`` (stratified for one output of a
+        classifier), drawn from ``random_state`` after the initial weights."""
+        stratify = to_numpy(Y) if is_classifier(self) and Y.shape[1] == 1 else None
+        rows = np.arange(X.shape[0])
+        train, held = train_test_split(
+            rows, random_state=rng, test_size=self.validation_fraction, stratify=stratify
+        )
+        if held.shape[0] < 2:
             raise ValueError(
                 "The validation set is too small. Increase 'validation_fraction' or the size "
                 "of your dataset."
             )
-        return m - held_out
+        if not _foreign(X):
+            return X[train], Y[train], (X[held], Y[held])
+        xp, device = aac.array_namespace(X), aac.device(X)
+        take = lambda a, i: xp.take(a, xp.asarray(i, device=device), axis=0)  # noqa: E731
+        return take(X, train), take(Y, train), (take(X, held), take(Y, held))
 
-    def _options(self, hidden: list[int], n_train: int, *, first: bool, incremental: bool) -> Any:
+    def _options(
+        self,
+        hidden: list[int],
+        n_train: int,
+        params: Any,
+        rng: Any,
+        held_out: tuple[Array, Array] | None,
+        *,
+        incremental: bool,
+    ) -> Any:
         """scikit-learn's parameters as the options of portnet's training loop."""
-        warm = not first
+        warm = hasattr(self, "coefs_") and (self.warm_start or incremental)
         carried = getattr(self, "_optimizer_state", None) if incremental and warm else None
         if carried is not None and carried[0] != self._rule_key():
             carried = None  # another optimiser since: a fresh state, as scikit-learn makes
@@ -515,15 +542,15 @@ class _MLP(_Inputs):
             shuffle=self.shuffle,
             l2=self.alpha,
             init="glorot_uniform",
-            seed=check_random_state(self.random_state),
+            seed=rng,
             tol=self.tol,
             n_iter_no_change=patience,
             tol_reference="best",
             early_stopping=self.early_stopping,
-            validation_fraction=self.validation_fraction,
+            validation_data=held_out,
             validation_metric="score",
             callbacks=_progress if self.verbose else None,
-            params=self._params() if warm else None,
+            params=params,
             state=None if carried is None else carried[1],
             log_every="epoch",
             **{name: getattr(self, name) for name in _PLACEMENT},
@@ -673,12 +700,12 @@ class MLPClassifier(ClassifierMixin, _Labels, _MLP):
     The parameters, their defaults and meanings, the fitted attributes and the methods are
     scikit-learn 1.9's (see its documentation); with the same ``random_state`` and data,
     ``solver="sgd"`` and ``"adam"`` train the same network as scikit-learn's, to rounding
-    (initial weights, batches, shuffles, updates, stopping, ``loss_curve_``). Beyond it:
+    (initial weights, batches, shuffles, validation split, updates, stopping,
+    ``loss_curve_``). Beyond it:
     ``backend``, ``device``, ``dtype`` and ``precision``, as for :func:`portnet.train`;
     ``coefs_``, ``intercepts_``, ``predict`` and ``predict_proba`` are in ``X``'s
     namespace, on its device. Not yet (:class:`NotImplementedError`): ``solver="lbfgs"``
-    and ``sample_weight``. Differences: sparse ``X`` is refused; ``early_stopping`` holds
-    out a shuffled split, not a stratified one, for two classes; on a warm-started ``fit``
+    and ``sample_weight``. Differences: sparse ``X`` is refused; on a warm-started ``fit``
     or ``partial_fit`` the ``tol`` patience starts afresh; training whose loss grows a
     thousandfold stops with :class:`portnet.DivergenceError`. :meth:`to_sklearn` and
     :func:`from_sklearn` convert either way.

@@ -757,7 +757,7 @@ CASES = {
         "momentum beta must be in [0, 1), got 1.0",
     ),
     "MLP with a validation set of one sample": (
-        lambda: _mlp(early_stopping=True, validation_fraction=0.001).fit(X, Y),
+        lambda: _mlp("MLPRegressor", early_stopping=True, validation_fraction=0.001).fit(X, Y),
         ValueError,
         "The validation set is too small. Increase 'validation_fraction' or the size of your "
         "dataset.",
@@ -776,6 +776,27 @@ CASES = {
         lambda: _mlp(solver="lbfgs").partial_fit(X, Y, classes=[0, 1]),
         AttributeError,
         "This 'MLPClassifier' has no attribute 'partial_fit'",  # scikit-learn's words
+    ),
+    "validation_data without early_stopping": (
+        train(validation_data=(X, Y)),
+        portnet.InvalidOptionError,
+        "validation_data is what early_stopping watches: give early_stopping=True with it",
+    ),
+    "validation_data not a pair": (
+        train(validation_data=X, early_stopping=True),
+        portnet.InvalidOptionError,
+        "validation_data must be a pair (X, y), got ndarray",
+    ),
+    "validation_data with other features": (
+        train(validation_data=(X[:, :1], Y), early_stopping=True),
+        ValueError,
+        "validation_data's X must have shape (m, 2) with m >= 1, as the training X, got shape "
+        "(400, 1)",
+    ),
+    "validation_data with a label not trained on": (
+        train(validation_data=(X[:3], [0, 1, 2]), early_stopping=True),
+        ValueError,
+        "y has labels the model was not trained on: 2",
     ),
     "from_sklearn of another estimator": (
         lambda: _from_sklearn(_classifier()),

@@ -20,7 +20,9 @@ from sklearn import neural_network as sk  # noqa: E402
 from sklearn.base import clone  # noqa: E402
 from sklearn.calibration import CalibratedClassifierCV  # noqa: E402
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris  # noqa: E402
+from sklearn.ensemble import StackingClassifier  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
@@ -159,10 +161,10 @@ def test_the_default_batch_is_the_whole_set_below_200_samples():
     assert ours.t_ == 30 * 150
 
 
-@pytest.mark.parametrize("problem", ["3 classes", "regression"])
+@pytest.mark.parametrize("problem", PROBLEMS)
 def test_early_stopping_on_the_validation_score_keeps_the_best_weights(problem):
-    """The split (a shuffled one for these two, as scikit-learn's), the validation scores
-    (accuracy, R²) and the weights of the best epoch."""
+    """scikit-learn's split (stratified for two classes), the validation scores (accuracy,
+    R²) and the weights of the best epoch."""
     params = {"solver": "adam", "learning_rate_init": 0.02, "batch_size": 32, "max_iter": 200}
     params.update(early_stopping=True, validation_fraction=0.2, n_iter_no_change=4)
     theirs, ours, X = _both(problem, **params)
@@ -332,15 +334,18 @@ def test_grid_search_over_max_iter_and_hidden_layer_sizes_in_a_pipeline():
     assert search.best_estimator_[-1].n_iter_ <= 100
 
 
-def test_cross_validation_calibration_clone_and_pickle():
+def test_cross_validation_calibration_stacking_clone_and_pickle():
     X, y = CANCER
     clf = MLPClassifier((8,), max_iter=50, random_state=0, learning_rate_init=0.01)
     scores = cross_val_score(clf, X, y, cv=3)
     calibrated = CalibratedClassifierCV(clf, cv=3).fit(X, y)
+    stacked = StackingClassifier([("mlp", clf), ("linear", LogisticRegression())], cv=3)
+    stacked.fit(X, y)
     clf.fit(X, y)
     assert scores.min() > 0.9
     assert calibrated.predict_proba(X).shape == (X.shape[0], 2)
     assert calibrated.score(X, y) > 0.9
+    assert stacked.score(X, y) > 0.9
     again = pickle.loads(pickle.dumps(clf))
     np.testing.assert_array_equal(again.predict_proba(X), clf.predict_proba(X))
     fresh = clone(clf)
@@ -381,6 +386,11 @@ def test_arrays_of_every_backend_train_there_and_come_back_there(backend):
     if backend != "numpy":
         with pytest.raises(ValueError, match="must use the same namespace"):
             clf.predict(X)
+    stopping = {**params, "early_stopping": True, "validation_fraction": 0.2, "max_iter": 30}
+    early = MLPClassifier(**stopping).fit(Xb, yb)
+    np.testing.assert_allclose(
+        early.validation_scores_, sk.MLPClassifier(**stopping).fit(X, y).validation_scores_
+    )
     reg = MLPRegressor(**params).fit(Xb, be.asarray(X[:, 0] * X[:, 1], be.dtype("float64")))
     assert type(reg.predict(Xb)) is type(Xb)
     assert reg.predict(Xb).shape == (150,)
