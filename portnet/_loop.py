@@ -3,8 +3,11 @@
 The loop touches the host only at log points (one read of the cost, and of the validation
 loss with ``early_stopping``).  Mini-batches are drawn from a permutation made on the host
 from the seed once per epoch and copied to the device, so every backend sees the same
-batches in the same order.  What the loop changes as it runs is declared in :class:`Loop`;
-nothing outside it sets its state.
+batches in the same order.  With ``log_every="epoch"`` a log point is an epoch's end, its
+cost the mean of the epoch's batch costs (scikit-learn's ``loss_curve_``), and the host
+decisions are taken there: stopping, a held learning rate (:mod:`portnet.optimizers`).
+What the loop changes as it runs is declared in :class:`Loop`; nothing outside it sets its
+state.
 """
 
 from __future__ import annotations
@@ -18,14 +21,17 @@ from typing import Any
 import numpy as np
 
 from . import checkpoints, lbfgs, network
+from ._backend import to_numpy
 from ._history import History
 from ._namespace import array_namespace
 from ._options import Options
 from ._precision import scope
 from ._prepare import Prepared
+from ._targets import score
+from ._trees import tree_leaves, tree_map
 from .backends._adapter import quiet
 from .network import Network, Params
-from .optimizers import Optimizer, train_step
+from .optimizers import Optimizer, train_step, with_rate
 
 Array = Any
 
@@ -78,6 +84,15 @@ class TrainingInterrupted(KeyboardInterrupt):
         self.model = model
 
 
+def _score(
+    params: Params, X: Array, Y: Array, *, w: Array | None = None, net: Network, kind: str,
+    ops: Any,
+) -> Array:  # fmt: skip
+    """The score (0-d) of ``params`` on ``(X, Y)`` (``w``: the samples' weights):
+    :func:`portnet._targets.score`."""
+    return score(array_namespace(X), network.output(params, X, net, ops=ops), Y, kind, w)
+
+
 def advance(
     carry: tuple[Params, Any],
     X: Array,
@@ -107,15 +122,16 @@ def advance_batch(
     net: Network,
     optimizer: Optimizer,
     gradients: Callable[..., Any] = network.cost_and_gradients,
-) -> tuple[tuple[Params, Any], Array]:
+    report: bool = False,
+) -> tuple[tuple[Params, Any], Array | None]:
     """One step on the mini-batch ``rows`` of ``(X, Y)`` (and of the weights ``w``),
-    gathered inside the compiled step."""
+    gathered inside the compiled step; its cost ``report``-ed only with
+    ``log_every="epoch"`` (else the loop reads the whole training set's at log points)."""
     xp = array_namespace(X)
     Xb, Yb = xp.take(X, rows, axis=0), xp.take(Y, rows, axis=0)
     wb = None if w is None else xp.take(w, rows, axis=0)
-    # a batch's cost is never read: the loop reads the whole training set's at log points
     return advance(
-        carry, Xb, Yb, wb, net=net, optimizer=optimizer, gradients=gradients, report=False
+        carry, Xb, Yb, wb, net=net, optimizer=optimizer, gradients=gradients, report=report
     )
 
 
@@ -128,17 +144,27 @@ def _on_data(objective: Callable[..., Any], *data: Array) -> tuple[Any, Array]:
 
 @dataclasses.dataclass
 class Stopper:
-    """Stop when the watched cost has not improved by ``tol`` for ``patience`` log points."""
+    """Stop when the watched cost has not improved by ``tol`` for ``patience`` log points.
+
+    ``from_best`` (``tol_reference="best"``, scikit-learn's rule): improving by ``tol`` is
+    measured from the lowest value seen, which (with its parameters) is kept whenever a
+    value is lower; else from the last value that improved by ``tol``.
+    """
 
     tol: float
     patience: int
+    from_best: bool = False
     best: float = math.inf
     best_step: int | None = None
     best_params: Params | None = None
     waited: int = 0
 
     def update(self, step: int, value: float, params: Params) -> bool:
-        if value < self.best - self.tol:
+        if self.from_best:
+            self.waited = self.waited + 1 if value > self.best - self.tol else 0
+            if value < self.best:
+                self.best, self.best_step, self.best_params = value, step, params
+        elif value < self.best - self.tol:
             self.best, self.best_step, self.best_params, self.waited = value, step, params, 0
         else:
             self.waited += 1
@@ -161,7 +187,8 @@ class Loop:
     latest parameters known whole and their step: what Ctrl-C keeps), ``dispatched`` (the
     latest parameters asked of the device: what Ctrl-C waits for), ``last_finite`` (the last
     log point within the divergence rule: what a divergence keeps), ``stopper`` (the
-    stopping rule's record), ``order`` (the sample order of a resumed epoch).
+    stopping rule's record), ``order`` (the sample order of a resumed epoch), ``state``
+    (the optimiser state training ended with).
     """
 
     run: Prepared
@@ -176,15 +203,20 @@ class Loop:
     last_finite: tuple[Params, int] | None = None
     stopper: Stopper | None = None
     order: Any = None
+    state: Any = None
 
     def __post_init__(self) -> None:
         o = self.options
         quasi_newton = isinstance(o.rule, lbfgs.LBFGS)  # its tol: the gradient's (lbfgs.py)
         if o.early_stopping or (o.tol is not None and not quasi_newton):
-            self.stopper = Stopper(0.0 if quasi_newton else o.tol or 0.0, o.n_iter_no_change)
+            tol = 0.0 if quasi_newton else o.tol or 0.0
+            self.stopper = Stopper(tol, o.n_iter_no_change, o.tol_reference == "best")
         net, ops = self.run.net, self.run.be.ops()  # log points: the backend's Ops, no workspace
         self._cost = self.run.be.compile(network.cost, net=net, ops=ops)
         self._validation_loss = self.run.be.compile(network.cost, net=net._replace(l2=0.0), ops=ops)
+        self._validation_score = self.run.be.compile(
+            _score, net=net, kind=self.run.targets.kind, ops=ops
+        )
 
     def train(self) -> Any:
         """Run to the end (or to a stop) and return the model; Ctrl-C raises
@@ -205,7 +237,7 @@ class Loop:
             theta, best_step = self.stopper.best_params, self.stopper.best_step
         return self.make_model(
             theta, history=self.history, n_steps=self.steps, stop_reason=reason,
-            best_step=best_step,
+            best_step=best_step, optimizer_state=self.state,
         )  # fmt: skip
 
     def _interrupted(self) -> TrainingInterrupted:
@@ -229,7 +261,7 @@ class Loop:
         (whose history, generator state and epoch order the loop takes over)."""
         run, rule = self.run, self.options.rule
         if self.options.resume is None:
-            return run.theta, None, 0
+            return run.theta, self._given_state(), 0
         found = checkpoints.read(
             self.options.resume, run.be, run.dtype, rule.init(run.theta), run.theta
         )
@@ -240,6 +272,23 @@ class Loop:
         self.order = found.order
         return found.params, found.state, found.n_steps
 
+    def _given_state(self) -> Any:
+        """``state=``, checked against a fresh state of this optimiser and network and placed
+        on the run's backend and device in its dtype (None: start afresh)."""
+        given, run = self.options.state, self.run
+        if given is None:
+            return None
+        fresh = self.options.rule.init(run.theta)
+        shape = lambda leaf: tuple(getattr(leaf, "shape", ()))  # noqa: E731
+        mine, theirs = tree_leaves(fresh), tree_leaves(given)
+        if type(given) is not type(fresh) or list(map(shape, mine)) != list(map(shape, theirs)):
+            raise ValueError(
+                f"state does not fit: optimizer {self.options.rule.name!r} on this network "
+                f"keeps a {type(fresh).__name__} of shapes {list(map(shape, mine))}, got "
+                f"{type(given).__name__} of shapes {list(map(shape, theirs))}"
+            )
+        return tree_map(lambda leaf, new: run.be.asarray(leaf, new.dtype), given, fresh)
+
     def _run(self, theta: Params, state: Any, start: int) -> tuple[Params, str | None]:
         run = self.run
         be, X = run.be, run.X
@@ -247,6 +296,8 @@ class Loop:
         if isinstance(self.options.rule, lbfgs.LBFGS):
             return self._run_lbfgs(theta)
         state = self.options.rule.init(theta) if state is None else be.to_working(state)
+        if self.options.log_every == "epoch":
+            return self._run_epochs(theta, state, start)
         if run.batch >= X.shape[0]:
             theta, reason = self._run_full(theta, state, start)
         else:
@@ -256,14 +307,17 @@ class Loop:
             self._log(run.iterations, theta, self._training_cost(theta), final=True)
         return theta, reason
 
-    def _step(self, fn: Callable[..., Any], *, repeat: bool = False) -> Callable[..., Any]:
+    def _step(
+        self, fn: Callable[..., Any], *, repeat: bool = False, **static: Any
+    ) -> Callable[..., Any]:
         """``fn`` (:func:`advance`, :func:`advance_batch`) compiled for this run, with the
         run's own Ops (NumPy, torch: memory reused from step to step)."""
         be = self.run.be
         compile = be.compile_repeat if repeat else be.compile
         return compile(
-            fn, net=self.run.net, optimizer=self.options.rule, gradients=be.run_gradients()
-        )
+            fn, net=self.run.net, optimizer=self.options.rule, gradients=be.run_gradients(),
+            **static,
+        )  # fmt: skip
 
     def _run_full(self, theta: Params, state: Any, start: int) -> tuple[Params, str | None]:
         """Full batch: the steps between two log points run as one call (one program on JAX)."""
@@ -280,6 +334,7 @@ class Loop:
             if reason is not None:
                 self.steps = i
                 return before, reason
+        self.state = state
         return theta, None
 
     def _run_batches(self, theta: Params, state: Any, start: int) -> tuple[Params, str | None]:
@@ -290,7 +345,7 @@ class Loop:
         step = self._step(advance if chunked else advance_batch)
         if chunked:  # a chunk's cost is never read: the whole set's is, at log points
             step = functools.partial(step, report=False)
-        batches = _Batches(run, self.order)
+        batches = _Batches(run, self.order, shuffle=self.options.shuffle)
         for i in range(start, run.iterations):
             k, logging = i % run.per_epoch, i % every == 0
             if logging and i > start:  # before this epoch's permutation is drawn
@@ -304,6 +359,7 @@ class Loop:
                     return theta, reason
             (theta, state), _ = step((theta, state), *batches.batch(k))
             self.current = (theta, i + 1)
+        self.state = state
         return theta, None
 
     def _run_lbfgs(self, theta: Params) -> tuple[Params, str | None]:
@@ -334,6 +390,48 @@ class Loop:
                 return theta, reason
             state = iterate(value_and_grad, state, o.rule, read=read)
 
+    def _run_epochs(self, theta: Params, state: Any, start: int) -> tuple[Params, str | None]:
+        """``log_every="epoch"``: every batch's cost kept on the device, their mean read at the
+        epoch's end; there, the log point, the stopping rule, a held learning rate's update
+        (:meth:`_epoch_end`) and a checkpoint."""
+        run = self.run
+        step = self._step(advance if run.be.batches_are_chunks else advance_batch, report=True)
+        batches = _Batches(run, self.order, shuffle=self.options.shuffle)
+        schedule = self.options.rule.learning_rate
+        rate = float(to_numpy(state.rate)) if schedule.held else None
+        seen = (start // run.per_epoch) * run.X.shape[0]  # samples trained on
+        reason = None
+        for first in range(start, run.iterations, run.per_epoch):
+            batches.new_epoch()
+            total, rows = 0.0, 0
+            for k in range(min(run.per_epoch, run.iterations - first)):
+                (theta, state), J = step((theta, state), *batches.batch(k))
+                total, rows = total + J * batches.size(k), rows + batches.size(k)
+                self.current = (theta, first + k + 1)
+            self.dispatched, self.steps, seen = theta, first + k + 1, seen + rows
+            reason = self._log(self.steps, theta, run.be.read(total) / rows)
+            if schedule.held:
+                rate, reason = self._epoch_end(schedule, rate, seen, reason)
+                state = with_rate(state, rate)
+            self.state = state
+            self._checkpoint(self.steps, theta, state, None)
+            if reason is not None:
+                break
+        return theta, reason
+
+    def _epoch_end(
+        self, schedule: Any, rate: float, seen: int, reason: str | None
+    ) -> tuple[float, str | None]:
+        """A held rate at an epoch's end: ``schedule.fn``'s; where the stopping rule fired
+        and the schedule has a plateau rule (:func:`portnet.optimizers.adaptive`), the rate
+        it gives and the patience restarted, instead of stopping."""
+        rate = schedule.fn(rate, seen)
+        if reason in ("tol", "early_stopping") and schedule.plateau is not None:
+            lower = schedule.plateau(rate)
+            if lower is not None:
+                rate, reason, self.stopper.waited = lower, None, 0
+        return rate, reason
+
     # -- log points ------------------------------------------------------------------------------
     def _training_cost(self, theta: Params) -> float:
         """The cost on the whole training set (weighted, where the run is), read to the host."""
@@ -351,10 +449,8 @@ class Loop:
         watched = J
         line = f"Cost after iteration {step}: {J:.6f}"
         if self.run.validation is not None:
-            Xv, Yv, wv = self.run.validation
-            watched = self.run.be.read(self._validation_loss(theta, Xv, Yv, w=wv))
-            self.history.val_cost.append(watched)
-            line += f"  validation loss: {watched:.6f}"
+            watched, said = self._validate(theta)
+            line += said
         if self.options.verbose:
             print(line)
         reason = None
@@ -365,6 +461,18 @@ class Loop:
             if isinstance(said, (bool, np.bool_)) and not said:  # False, NumPy's False_
                 reason = reason or "callback"
         return None if final else reason
+
+    def _validate(self, theta: Params) -> tuple[float, str]:
+        """The value the stopping rule watches on the held-out samples, recorded in the
+        history: their loss, or minus their score (``validation_metric="score"``)."""
+        read, (Xv, Yv, wv) = self.run.be.read, self.run.validation
+        if self.options.validation_metric == "score":
+            value = read(self._validation_score(theta, Xv, Yv, w=wv))
+            self.history.val_score.append(value)
+            return -value, f"  validation score: {value:.6f}"
+        value = read(self._validation_loss(theta, Xv, Yv, w=wv))
+        self.history.val_cost.append(value)
+        return value, f"  validation loss: {value:.6f}"
 
     def _diverged(self, step: int, J: float) -> None:
         """Raise :class:`DivergenceError` keeping the last log point within the rule (at the
@@ -420,8 +528,11 @@ class Loop:
         )
 
     def _checkpoint(self, step: int, theta: Params, state: Any, order: Any) -> None:
-        path, every = self.options.checkpoint, self.options.checkpoint_every
-        if path is None or step % (every or self.options.log_every):
+        path, every = (
+            self.options.checkpoint,
+            self.options.checkpoint_every or self.options.log_every,
+        )
+        if path is None or (every != "epoch" and step % every):
             return
         model = self.snapshot(theta, n_steps=step)
         if self.record is None:  # what the run is, for a resume to match: made once
@@ -435,10 +546,13 @@ class Loop:
 
 class _Batches:
     """An epoch's batches: rows of a permutation drawn on the host (one copy to the device
-    an epoch), or on Dask (batches are chunks) whole chunks in a permuted order."""
+    an epoch), or on Dask (batches are chunks) whole chunks in a permuted order; without
+    ``shuffle``, in order.  A ``RandomState`` seed shuffles the previous epoch's order, as
+    scikit-learn's MLP does."""
 
-    def __init__(self, run: Prepared, resumed_order: Any) -> None:
-        self.run, self.chunked = run, run.be.batches_are_chunks
+    def __init__(self, run: Prepared, resumed_order: Any, *, shuffle: bool = True) -> None:
+        self.run, self.chunked, self.shuffle = run, run.be.batches_are_chunks, shuffle
+        self.previous = None  # a RandomState's cumulative order
         m, batch = run.X.shape[0], run.batch
         # Dask: chunk c is rows [c·batch, (c+1)·batch), sliced once for the whole run
         edges = [(c * batch, min((c + 1) * batch, m)) for c in range(run.per_epoch)]
@@ -451,10 +565,22 @@ class _Batches:
     def new_epoch(self) -> None:
         """One permutation (of the samples, or on Dask of the chunks), one copy to the device."""
         run = self.run
-        self.host_order = run.shuffling.permutation(
-            run.per_epoch if self.chunked else run.X.shape[0]
-        )
+        count = run.per_epoch if self.chunked else run.X.shape[0]
+        if not self.shuffle:
+            self.host_order = np.arange(count)
+        elif isinstance(run.shuffling, np.random.RandomState):
+            shuffled = run.shuffling.permutation(count)
+            self.host_order = shuffled if self.previous is None else self.previous[shuffled]
+            self.previous = self.host_order
+        else:
+            self.host_order = run.shuffling.permutation(count)
         self.order = None if self.chunked else run.be.asarray(self.host_order)
+
+    def size(self, k: int) -> int:
+        """The rows of the ``k``-th batch of the epoch."""
+        run = self.run
+        c = self.host_order[k] if self.chunked else k
+        return min((c + 1) * run.batch, run.X.shape[0]) - c * run.batch
 
     def batch(self, k: int) -> tuple[Array, ...]:
         """The arguments after the carry of the ``k``-th step of the epoch."""

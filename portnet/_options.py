@@ -18,6 +18,8 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+
 from . import serialization
 from ._backend import dtype_name
 from ._checks import InvalidOptionError, choice, integer, real
@@ -56,22 +58,27 @@ class Options:
     iterations: int | None = None
     epochs: int | None = None
     batch_size: int | None = None
+    shuffle: bool = True
     chunks: int | None = None
     l2: float = 0.0
     init: str = "auto"
-    seed: int | None = 0
+    seed: int | np.random.RandomState | None = 0
     tol: float | None = None
     n_iter_no_change: int = 10
     max_fun: int | None = None
+    tol_reference: str = "improvement"
     early_stopping: bool = False
     validation_fraction: float = 0.1
+    validation_metric: str = "loss"
+    validation_data: Any = None
     callbacks: Callback | Sequence[Callback] | None = None
     backend: Any = None
     device: Any = None
     dtype: Any = None
     precision: str = DEFAULT_PRECISION
     params: Any = None
-    log_every: int = 1000
+    state: Any = None
+    log_every: int | str = 1000
     verbose: bool = False
     checkpoint: str | os.PathLike[str] | None = None
     checkpoint_every: int | None = None
@@ -83,7 +90,12 @@ class Options:
         checked.update(_file_options(self, run["log_every"]))
         for name, value in checked.items():
             object.__setattr__(self, name, value)
-        self.rule  # noqa: B018  (the optimiser and its learning rate, checked now)
+        rate = getattr(self.rule, "learning_rate", None)  # L-BFGS has none
+        if rate is not None and rate.held and self.log_every != "epoch":
+            raise InvalidOptionError(
+                f"learning_rate {rate.name!r} is set at epoch ends: it needs "
+                f"log_every='epoch', got log_every={self.log_every!r}"
+            )
 
     @functools.cached_property
     def rule(self) -> Optimizer | LBFGS:
@@ -146,22 +158,26 @@ def _run_options(o: Options) -> dict[str, Any]:
             f"give iterations or epochs, not both (got {o.iterations}, {o.epochs})"
         )
     choice("precision", o.precision, PRECISIONS)
+    choice("tol_reference", o.tol_reference, ("improvement", "best"))
+    choice("validation_metric", o.validation_metric, ("loss", "score"))
     optional = {
         "iterations": lambda v: integer("iterations", v, minimum=0),
         "epochs": lambda v: integer("epochs", v),
         "batch_size": lambda v: integer("batch_size", v),
         "chunks": lambda v: integer("chunks", v),
-        "seed": lambda v: integer("seed", v, minimum=0),
+        "seed": _seed,
         "tol": lambda v: real("tol", v),
     }
     checked = {k: None if getattr(o, k) is None else f(getattr(o, k)) for k, f in optional.items()}
     # in (0, 1) and leaving training samples: checked with the data (_prepare)
     fraction = real("validation_fraction", o.validation_fraction)
+    _validation_data(o.validation_data, o.early_stopping)
     return {
         **checked,
         "n_iter_no_change": integer("n_iter_no_change", o.n_iter_no_change),
         "validation_fraction": fraction,
-        "log_every": integer("log_every", o.log_every),
+        "log_every": o.log_every if o.log_every == "epoch" else integer("log_every", o.log_every),
+        "shuffle": _flag("shuffle", o.shuffle),
         "callbacks": _callbacks(o.callbacks),
         "dtype": dtype_name(o.dtype),  # "float32", "float64" or None, however spelt
     }
@@ -189,11 +205,23 @@ def _lbfgs_options(o: Options) -> dict[str, Any]:
     return {"max_fun": max_fun}
 
 
-def _file_options(o: Options, log_every: int) -> dict[str, Any]:
-    """Checkpoints: every ``checkpoint_every`` updates, a multiple of ``log_every`` (checked);
-    before training, that ``checkpoint`` can be written and ``resume`` read (an ``OSError``
-    saying why not: :func:`portnet.serialization.check_writable`, ``check_readable``)."""
+def _file_options(o: Options, log_every: int | str) -> dict[str, Any]:
+    """Checkpoints: every ``checkpoint_every`` updates, a multiple of ``log_every`` (checked),
+    or at every epoch's end with ``log_every="epoch"``; an integer seed (a RandomState's
+    draws are not recorded); before training, that ``checkpoint`` can be written and
+    ``resume`` read (an ``OSError`` saying why not:
+    :func:`portnet.serialization.check_writable`, ``check_readable``)."""
     every = o.checkpoint_every
+    if every is not None and log_every == "epoch":
+        raise InvalidOptionError(
+            f"with log_every='epoch' a checkpoint is written at every epoch's end: give no "
+            f"checkpoint_every (got {every!r})"
+        )
+    if isinstance(o.seed, np.random.RandomState) and (o.checkpoint or o.resume) is not None:
+        raise InvalidOptionError(
+            "checkpoint and resume need an integer seed (or None): a RandomState's draws are "
+            "not recorded in a checkpoint"
+        )
     if every is not None:
         every = integer("checkpoint_every", every)
         if every % log_every:
@@ -211,6 +239,27 @@ def _file_options(o: Options, log_every: int) -> dict[str, Any]:
     return {"checkpoint_every": every}
 
 
+def _validation_data(data: Any, early_stopping: bool) -> None:
+    """``validation_data``: None, or an ``(X, y)`` pair for ``early_stopping`` to watch."""
+    if data is None:
+        return
+    if not isinstance(data, (tuple, list)) or len(data) != 2:
+        raise InvalidOptionError(
+            f"validation_data must be a pair (X, y), got {type(data).__name__}"
+            + (f" of length {len(data)}" if isinstance(data, (tuple, list)) else "")
+        )
+    if not early_stopping:
+        raise InvalidOptionError(
+            "validation_data is what early_stopping watches: give early_stopping=True with it"
+        )
+
+
+def _flag(name: str, value: Any) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise InvalidOptionError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def _callbacks(callbacks: Any) -> tuple[Callback, ...]:
     if callbacks is None:
         return ()
@@ -219,3 +268,8 @@ def _callbacks(callbacks: Any) -> tuple[Callback, ...]:
         if not callable(cb):
             raise InvalidOptionError(f"callbacks must be callables (step, cost, model), got {cb!r}")
     return found
+
+
+def _seed(seed: Any) -> int | np.random.RandomState:
+    """An integer >= 0, or a ``numpy.random.RandomState`` (scikit-learn's ``random_state``)."""
+    return seed if isinstance(seed, np.random.RandomState) else integer("seed", seed, minimum=0)

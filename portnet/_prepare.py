@@ -33,7 +33,8 @@ class Prepared:
     NumPy's full batches column-major), ``w`` their weights ``(m,)`` (None: unweighted,
     every weight 1), ``validation`` the held-out ``(Xv, Yv, wv)`` with ``early_stopping``;
     ``batch`` rows a step, ``per_epoch`` steps an epoch, ``iterations`` steps in all;
-    ``shuffling`` the generator of the epochs' sample orders.
+    ``shuffling`` the generator of the epochs' sample orders (a ``RandomState`` seed's own:
+    scikit-learn's one stream).
     """
 
     be: Backend
@@ -49,7 +50,7 @@ class Prepared:
     batch: int
     per_epoch: int
     iterations: int
-    shuffling: np.random.Generator
+    shuffling: np.random.Generator | np.random.RandomState
 
     @property
     def data(self) -> tuple[Array, ...]:
@@ -80,12 +81,13 @@ def prepare(X: Any, y: Any, options: Options) -> Prepared:
         )
     net = Network(options.activation, loss, options.l2)
     theta = _starting_params(be, dtype, options, X.shape[1], Y.shape[1])
-    shuffling, splitting = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(options.seed).spawn(2)
-    )
+    shuffling, splitting = _generators(options.seed)
     validation = None
     if options.early_stopping:
-        (X, Y, w), held = _split(be, (X, Y, w), options.validation_fraction, splitting)
+        if options.validation_data is None:
+            (X, Y, w), held = _split(be, (X, Y, w), options.validation_fraction, splitting)
+        else:
+            held = (*_held_out(be, dtype, targets, options.validation_data, X.shape[1]), None)
         X, Y, w = _samples(be, X, Y, w, rows=rows)
         validation = _samples(be, *held)
     batch = X.shape[0] if options.batch_size is None else min(options.batch_size, X.shape[0])
@@ -170,6 +172,16 @@ def _in_dtype(w: np.ndarray, dtype: Any) -> np.ndarray:
     return w.astype(name)
 
 
+def _generators(seed: Any) -> tuple[Any, Any]:
+    """The generators of the shuffling and the validation split: two independent streams of
+    an integer seed, or a ``RandomState`` itself for both (drawn from as scikit-learn draws
+    from its ``random_state``: the initial parameters, the split, then the epochs' orders)."""
+    if isinstance(seed, np.random.RandomState):
+        return seed, seed
+    shuffling, splitting = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
+    return shuffling, splitting
+
+
 def _placed(X: Any, y: Any, options: Options, *, typed: bool) -> tuple[Backend, Any, str, Array]:
     """The backend, dtype and precision of the run, and ``X`` (an array: :func:`as_data`'s)
     placed there, checked; ``typed``: the dtype defaults to ``X``'s (else the backend's)."""
@@ -231,7 +243,8 @@ def _starting_params(be: Backend, dtype: Any, options: Options, n_in: int, n_out
     if init == "auto":
         init = "he" if activation.name in ("relu", "leaky_relu") else "glorot"
     sizes = [n_in, *(hidden if hidden is not None else (4,)), n_out]
-    return be.params(initial_params(sizes, init=init, seed=options.seed), dtype)
+    drawn = initial_params(sizes, init=init, seed=options.seed, activation=activation.name)
+    return be.params(drawn, dtype)
 
 
 def _layer_count(params: Any) -> int:
@@ -266,6 +279,26 @@ def _warm_params(be: Backend, params: Any, dtype: Any, sizes: list[int | None]) 
             f"{[(tuple(W.shape), tuple(b.shape)) for W, b in out]}"
         )
     return out
+
+
+def _held_out(
+    be: Backend, dtype: Any, targets: Targets, data: tuple[Any, Any], n_features: int
+) -> tuple[Array, Array]:
+    """``validation_data``'s ``(X, y)`` checked as the training data are, placed on ``be`` in
+    ``dtype``, ``y`` encoded as the training targets."""
+    given, y = (as_data(a, what) for a, what in zip(data, ("X", "y"), strict=True))
+    check_real(given)
+    X = be.asarray(given, dtype, what="validation_data's X")
+    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] != n_features:
+        raise ValueError(
+            f"validation_data's X must have shape (m, {n_features}) with m >= 1, as the "
+            f"training X, got shape {tuple(X.shape)}"
+        )
+    check_finite(be, be.xp, X, "validation_data's X", source=given)
+    Y = encode(be, y, targets, dtype, X.shape[0])
+    if targets.kind == "continuous":
+        check_finite(be, be.xp, Y, "validation_data's y", source=y)
+    return X, Y
 
 
 def _split(

@@ -23,12 +23,13 @@ from .losses import (
     binary_crossentropy,
     categorical_crossentropy,
     get_loss,
+    poisson,
     squared_error,
 )
 
 Array = Any
 
-__all__ = ["Targets", "check_finite", "decode", "encode", "inspect_targets"]
+__all__ = ["Targets", "check_finite", "decode", "encode", "inspect_targets", "score"]
 
 _HOST = aac.array_namespace(np.empty(0))  # array-api-compat's NumPy
 
@@ -113,10 +114,15 @@ def inspect_targets(be: Backend, y: Any, m: int, loss: str | Loss) -> tuple[Loss
     chosen = None if isinstance(loss, str) and loss == "auto" else get_loss(loss)
     if chosen is not None and LOSSES.get(chosen.name) != chosen:  # the user's own loss
         return chosen, inspect_targets(be, y, m, _like(chosen))[1]
-    if chosen is not None and chosen.name == "squared_error":
+    if chosen is not None and chosen.name in ("squared_error", "poisson"):
         if _is_text(y):
-            raise ValueError(f"loss 'squared_error' needs numeric y, got dtype {y.dtype}")
-        return squared_error, Targets("continuous", None, y.ndim)
+            raise ValueError(f"loss {chosen.name!r} needs numeric y, got dtype {y.dtype}")
+        if chosen.name == "poisson" and be.read(xp.min(y)) < 0:
+            raise ValueError(
+                f"loss 'poisson' needs y >= 0 (counts, rates), got a smallest y of "
+                f"{be.read(xp.min(y)):g}"
+            )
+        return chosen, Targets("continuous", None, y.ndim)
     if y.ndim == 2:
         return _inspect_2d(xp, be, y, chosen)
     if not _integral(xp, be, y):
@@ -143,12 +149,12 @@ def inspect_targets(be: Backend, y: Any, m: int, loss: str | Loss) -> tuple[Loss
 def _like(loss: Loss) -> Loss:
     """The built-in loss whose targets a loss of the user's own takes: by its output
     (identity: real targets; sigmoid: 0/1 labels; softmax: classes)."""
-    for known in (squared_error, binary_crossentropy, categorical_crossentropy):
+    for known in (squared_error, binary_crossentropy, categorical_crossentropy, poisson):
         if loss.output == known.output:
             return known
     raise ValueError(
         f"loss {loss.name!r} has output {loss.output.name!r}; a loss of your own needs the "
-        "output of a built-in one (identity, sigmoid or softmax) for portnet to read y"
+        "output of a built-in one (identity, sigmoid, softmax or exp) for portnet to read y"
     )
 
 
@@ -238,3 +244,35 @@ def decode(be: Backend, A: Array, targets: Targets) -> Array:
     if _is_text(targets.classes):
         return targets.classes[to_numpy(index)]
     return xp.take(be.asarray(targets.classes), index)
+
+
+def score(xp: Any, A: Array, Y: Array, kind: str, w: Array | None = None) -> Array:
+    """The score (0-d) of outputs ``A`` against targets ``Y`` (both ``(m, n_L)``, as the loss
+    takes them; ``w``: the samples' weights ``(m,)``): accuracy for a classifier (every
+    output right at the threshold 0.5 for "binary" and "multilabel", the most probable class
+    otherwise), R² averaged over the outputs for regression (1 for a constant output
+    predicted exactly, 0 for one predicted otherwise), as scikit-learn's ``accuracy_score``
+    and ``r2_score`` (with ``sample_weight``)."""
+    if kind in ("binary", "multilabel"):
+        right = xp.all((A > 0.5) == (Y > 0.5), axis=1)
+    elif kind != "continuous":
+        right = xp.argmax(A, axis=1) == xp.argmax(Y, axis=1)
+    else:
+        ss_res = _summed(xp, (Y - A) ** 2, w)  # Σ_i w_i (y_i − ŷ_i)²: (n_L,)
+        ss_tot = _summed(xp, (Y - _averaged(xp, Y, w)) ** 2, w)
+        safe = xp.where(ss_tot > 0, ss_tot, xp.ones_like(ss_tot))
+        r2 = xp.where(ss_tot > 0, 1 - ss_res / safe, xp.astype(ss_res == 0, A.dtype))
+        return xp.mean(r2)
+    return _averaged(xp, xp.astype(right, A.dtype), w)
+
+
+def _summed(xp: Any, v: Array, w: Array | None) -> Array:
+    """``Σ_i v_i`` over samples, or ``Σ_i w_i·v_i``: ``(m, k) -> (k,)``."""
+    return xp.sum(v if w is None else v * w[:, None], axis=0)
+
+
+def _averaged(xp: Any, v: Array, w: Array | None) -> Array:
+    """The mean over samples of ``v`` (``(m,)`` or ``(m, k)``), or its ``w``-weighted mean."""
+    if w is None:
+        return xp.mean(v, axis=0)
+    return xp.sum(v * (w[:, None] if v.ndim == 2 else w), axis=0) / xp.sum(w)

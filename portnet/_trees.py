@@ -1,4 +1,6 @@
-"""Nested tuples and NamedTuples of arrays (parameters, optimiser states): walked leaf by leaf."""
+"""Nested tuples and NamedTuples of arrays (parameters, optimiser states): walked leaf by leaf.
+
+None is an empty subtree, as in JAX (an optimiser state's unused field: no leaf)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ def tree_leaves(tree: Any) -> list[Any]:
     """The leaves of nested tuples and NamedTuples, in order (as :func:`tree_map` visits them)."""
     if isinstance(tree, tuple):
         return [leaf for child in tree for leaf in tree_leaves(child)]
-    return [tree]
+    return [] if tree is None else [tree]
 
 
 def tree_map(f: Callable[..., Any], tree: Any, *rest: Any) -> Any:
@@ -21,4 +23,4 @@ def tree_map(f: Callable[..., Any], tree: Any, *rest: Any) -> Any:
     if isinstance(tree, tuple):
         mapped = [tree_map(f, *children) for children in zip(tree, *rest, strict=True)]
         return type(tree)(*mapped) if hasattr(tree, "_fields") else tuple(mapped)
-    return f(tree, *rest)
+    return None if tree is None else f(tree, *rest)

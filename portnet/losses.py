@@ -5,7 +5,8 @@ samples and with ``dJ/dZ_L``, the gradient with respect to the output pre-activa
 (the start of backpropagation).  For every loss here the output activation is the
 canonical link, so ``dJ/dZ_L = (A_L - Y) / m`` (seed 004: ``dZ2 = A2 - Y``): sigmoid with
 binary cross-entropy (one or several independent 0/1 outputs), softmax with categorical
-cross-entropy (one-hot targets), identity with squared error.
+cross-entropy (one-hot targets), identity with squared error, the exponential with the
+Poisson deviance (counts and rates).
 
 With sample weights ``w`` (``(m,)``, non-negative, not all zero) the average over samples
 is the weighted one, ``m`` becoming ``Σw`` (scikit-learn's MLP)::
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._namespace import array_namespace
-from .activations import Activation, identity, sigmoid
+from .activations import Activation, exp_limit, identity, sigmoid
 
 Array = Any
 
@@ -36,6 +37,7 @@ __all__ = [
     "binary_crossentropy",
     "categorical_crossentropy",
     "get_loss",
+    "poisson",
     "softmax",
     "squared_error",
     "takes_weights",
@@ -141,6 +143,26 @@ def _cce_value(z: Array, y: Array, w: Array | None = None) -> Array:  # z, y: (m
     return _over_samples(_logsumexp(z)[:, 0] - xp.sum(z * y, axis=1), w)  # of (m,)
 
 
+# -- exp + half the Poisson deviance (counts, rates; y >= 0): the log link ---------------------
+# J = (1/m) Σ [e^z − y·z + y·log y − y]  (y·log y = 0 at y = 0): the deviance's half, 0 when
+# e^z = y, as scikit-learn's "poisson"; dJ/dz = (e^z − y)/m
+def _exp(z: Array) -> Array:
+    xp = array_namespace(z)
+    return xp.exp(xp.minimum(z, exp_limit(xp, z.dtype)))  # capped: the largest finite e^z
+
+
+def _exp_derivative(z: Array, a: Array) -> Array:
+    return a
+
+
+def _poisson_value(z: Array, y: Array, w: Array | None = None) -> Array:  # z, y: (m, k) -> ()
+    xp = array_namespace(z, y)
+    positive = y > 0
+    y_log_y = xp.where(positive, y * xp.log(xp.where(positive, y, xp.ones_like(y))), 0.0)
+    return _over_samples(_exp(z) - y * z + y_log_y - y, w)
+
+
+exp = Activation("exp", _exp, _exp_derivative)
 softmax = Activation("softmax", _softmax, _softmax_derivative)
 
 binary_crossentropy = Loss("binary_crossentropy", sigmoid, _bce_value, _canonical_gradient)
@@ -148,9 +170,11 @@ categorical_crossentropy = Loss(
     "categorical_crossentropy", softmax, _cce_value, _canonical_gradient
 )
 squared_error = Loss("squared_error", identity, _se_value, _canonical_gradient)
+poisson = Loss("poisson", exp, _poisson_value, _canonical_gradient)
 
 LOSSES: dict[str, Loss] = {
-    loss.name: loss for loss in (binary_crossentropy, categorical_crossentropy, squared_error)
+    loss.name: loss
+    for loss in (binary_crossentropy, categorical_crossentropy, squared_error, poisson)
 }
 
 

@@ -27,7 +27,7 @@ from ._options import Options
 from ._precision import DEFAULT as DEFAULT_PRECISION
 from ._precision import placed_precision, scope
 from ._prepare import Prepared, prepare
-from ._targets import Targets, decode, encode
+from ._targets import Targets, decode, encode, score
 from ._weights import check_sample_weight, of_length
 from .network import Layer, Network, Params
 
@@ -68,6 +68,9 @@ class Model:
         :func:`portnet.train`).
     best_step : int or None
         With ``early_stopping``: the step whose parameters were kept (best validation loss).
+    optimizer_state : named tuple or None
+        The optimiser state training ended with (``state=`` of :func:`portnet.train` goes on
+        from it); None for a model loaded, unpickled or moved with :meth:`to`.
     """
 
     def __init__(
@@ -83,6 +86,7 @@ class Model:
         stop_reason: str | None = None,
         best_step: int | None = None,
         precision: str = DEFAULT_PRECISION,
+        optimizer_state: Any = None,
     ) -> None:
         self.params = tuple(Layer(*p) for p in params)
         self.precision = precision
@@ -94,6 +98,7 @@ class Model:
         self.n_steps = n_steps
         self.stop_reason = stop_reason
         self.best_step = best_step
+        self.optimizer_state = optimizer_state
 
     # -- description -----------------------------------------------------------------------
     @property
@@ -312,20 +317,9 @@ class Model:
         ``sample_weight`` ``(m,)``, weighted as scikit-learn's ``accuracy_score`` and
         ``r2_score`` weigh them."""
         be, A, _ = self._output(X)
-        xp = be.xp
         Y = self._targets(be, y, A.shape[0])  # (m, n_L)
         w = self._weights(be, sample_weight, A.shape[0])
-        if self.targets.kind in ("binary", "multilabel"):
-            right = xp.all((A > 0.5) == (Y > 0.5), axis=1)
-        elif self.is_classifier:
-            right = xp.argmax(A, axis=1) == xp.argmax(Y, axis=1)
-        else:
-            ss_res = _summed(xp, (Y - A) ** 2, w)  # Σ_i w_i (y_i − ŷ_i)²: (n_L,)
-            ss_tot = _summed(xp, (Y - _averaged(xp, Y, w)) ** 2, w)
-            safe = xp.where(ss_tot > 0, ss_tot, xp.ones_like(ss_tot))
-            r2 = xp.where(ss_tot > 0, 1 - ss_res / safe, xp.astype(ss_res == 0, self.dtype))
-            return be.read(xp.mean(r2))
-        return be.read(_averaged(xp, xp.astype(right, self.dtype), w))
+        return be.read(score(be.xp, A, Y, self.targets.kind, w))
 
     def cost(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """The cost ``J`` (loss averaged over samples, plus the L2 term) on ``(X, y)``; with
@@ -396,6 +390,8 @@ def fit(X: Any, y: Any, options: Options) -> Model:
 def _trained(run: Prepared, theta: Params, **info: Any) -> Model:
     """The model of a training run's parameters ``theta`` (as the loop carries them)."""
     be = run.be
+    if info.get("optimizer_state") is not None:
+        info["optimizer_state"] = be.from_working(info["optimizer_state"])
     return Model(
         be.from_working(theta), run.net, be, dtype=run.dtype, targets=run.targets,
         precision=run.precision, **info,
@@ -404,18 +400,6 @@ def _trained(run: Prepared, theta: Params, **info: Any) -> Model:
 
 def _same(x: Array) -> Array:
     return x
-
-
-def _summed(xp: Any, v: Array, w: Array | None) -> Array:
-    """``Σ_i v_i`` over samples, or ``Σ_i w_i·v_i``: ``(m, k) -> (k,)``."""
-    return xp.sum(v if w is None else v * w[:, None], axis=0)
-
-
-def _averaged(xp: Any, v: Array, w: Array | None) -> Array:
-    """The mean over samples of ``v`` (``(m,)`` or ``(m, k)``), or its ``w``-weighted mean."""
-    if w is None:
-        return xp.mean(v, axis=0)
-    return xp.sum(v * (w[:, None] if v.ndim == 2 else w), axis=0) / xp.sum(w)
 
 
 def _dtype_name(dtype: Any) -> str:

@@ -12,15 +12,23 @@ once against the array API standard; no backend is imported.
 
 - :func:`sgd`: ``θ ← θ − α·g`` (the seeds' gradient descent).
 - :func:`momentum`: ``v ← β·v + g``; ``θ ← θ − α·v``, or with ``nesterov=True``
-  ``θ ← θ − α·(g + β·v)`` (PyTorch's and optax's convention).
+  ``θ ← θ − α·(g + β·v)`` (PyTorch's and optax's convention); with
+  ``rate_in_velocity=True`` ``v ← β·v − α·g``; ``θ ← θ + v``, or ``θ ← θ + β·v − α·g``
+  (Sutskever et al. 2013, scikit-learn's).
 - :func:`adam`: ``m ← β₁m + (1−β₁)g``, ``v ← β₂v + (1−β₂)g²``,
-  ``θ ← θ − α·m̂/(√v̂ + ε)`` with ``m̂ = m/(1−β₁ᵗ)``, ``v̂ = v/(1−β₂ᵗ)``.
+  ``θ ← θ − α·m̂/(√v̂ + ε)`` with ``m̂ = m/(1−β₁ᵗ)``, ``v̂ = v/(1−β₂ᵗ)``; with
+  ``eps_hat=True`` ``θ ← θ − αₜ·m/(√v + ε̂)``, ``αₜ = α·√(1−β₂ᵗ)/(1−β₁ᵗ)`` (the paper's
+  efficient form, scikit-learn's and Keras').
 - :func:`lbfgs`: L-BFGS (:mod:`portnet.lbfgs`), full batch, its steps found by a line
   search: not an ``init``/``update`` pair, its settings only (the training loop runs it).
 
 A learning rate ``α`` is a float or a schedule of the step count ``t = 0, 1, ...``:
-:func:`constant`, :func:`inverse_scaling` (``α₀/(t+1)^p``, scikit-learn's "invscaling"),
-:func:`exponential_decay` (``α₀·r^(t/s)``).
+:func:`constant`, :func:`inverse_scaling` (``α₀/(t+1)^p``), :func:`exponential_decay`
+(``α₀·r^(t/s)``).  A *held* schedule keeps the rate in the optimiser state, where the
+training loop sets it at every epoch's end (``log_every="epoch"``): :func:`adaptive`
+(divided when training stops improving, scikit-learn's "adaptive") and
+``inverse_scaling(α₀, p, per="sample")`` (``α₀/(s+1)^p``, ``s`` the samples trained on,
+scikit-learn's "invscaling").
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ from typing import Any, NamedTuple
 
 from array_api_compat import device as device_of
 
-from ._checks import InvalidOptionError, real
+from ._checks import InvalidOptionError, integer, real
 from ._namespace import array_namespace
 from .lbfgs import LBFGS
 from .network import Layer, Network, Params, cost_and_gradients, update_parameters
@@ -49,6 +57,7 @@ __all__ = [
     "SGDState",
     "Schedule",
     "adam",
+    "adaptive",
     "apply_updates",
     "constant",
     "exponential_decay",
@@ -58,17 +67,27 @@ __all__ = [
     "momentum",
     "sgd",
     "train_step",
+    "with_rate",
 ]
 
 
 # -- learning-rate schedules --------------------------------------------------------------------
 @dataclass(frozen=True)
 class Schedule:
-    """A learning rate as a function of the step count ``t`` (a 0-d array, 0 at the first step)."""
+    """A learning rate as a function of the step count ``t`` (a 0-d array, 0 at the first step).
+
+    A *held* schedule (``held=True``) is not a function of ``t``: the rate is a 0-d array of
+    the optimiser state (``state.rate``, starting at ``options[0]``'s value), which the
+    training loop sets on the host at every epoch's end to ``fn(rate, seen)`` (``seen``:
+    the samples trained on so far); when the stopping rule fires, ``plateau(rate)`` gives
+    the rate to go on with instead of stopping, or None to stop.
+    """
 
     name: str
-    fn: Callable[[Array], Array | float] = field(repr=False)
+    fn: Callable[..., Array | float] = field(repr=False)
     options: tuple[tuple[str, float], ...] = ()
+    held: bool = False
+    plateau: Callable[[float], float | None] | None = field(default=None, repr=False)
 
     def __call__(self, count: Array) -> Array | float:
         return self.fn(count)
@@ -87,13 +106,50 @@ def constant(learning_rate: float) -> Schedule:
 
 
 @functools.cache
-def inverse_scaling(learning_rate: float, power: float = 0.5) -> Schedule:
-    """``α(t) = α₀ / (t + 1)^power`` (scikit-learn's "invscaling")."""
-    lr, p = _positive("learning_rate", learning_rate), _positive("power", power)
+def inverse_scaling(
+    learning_rate: float, power: float = 0.5, *, per: str = "step", start: int = 0
+) -> Schedule:
+    """``α(t) = α₀ / (t + 1)^power``, ``t`` the steps taken.
+
+    ``per="sample"``: a held schedule (needs ``log_every="epoch"``), scikit-learn's
+    "invscaling": ``α₀`` for the first epoch, then at every epoch's end
+    ``α₀ / (s + 1)^power`` with ``s`` the samples trained on, ``start`` of them before
+    this run (``power`` may be 0).
+    """
+    lr = _positive("learning_rate", learning_rate)
+    if per == "step":
+        p = _positive("power", power)
+        return Schedule(
+            "inverse_scaling",
+            lambda count: lr / (count + 1) ** p,
+            (("learning_rate", lr), ("power", p)),
+        )
+    if per != "sample":
+        raise InvalidOptionError(f"inverse_scaling per must be 'step' or 'sample', got {per!r}")
+    p = real("power", float(power) if isinstance(power, numbers.Real) else power)
+    first = integer("start", start, minimum=0)
     return Schedule(
-        "inverse_scaling",
-        lambda count: lr / (count + 1) ** p,
-        (("learning_rate", lr), ("power", p)),
+        "inverse_scaling_per_sample",
+        lambda rate, seen: lr / (first + seen + 1) ** p,
+        (("learning_rate", lr), ("power", p), ("start", float(first))),
+        held=True,
+    )
+
+
+@functools.cache
+def adaptive(learning_rate: float, *, factor: float = 5.0, min_rate: float = 1e-6) -> Schedule:
+    """A held schedule (needs ``log_every="epoch"``), scikit-learn's "adaptive": ``α₀``
+    until the stopping rule fires (``tol``, ``n_iter_no_change``); then, instead of
+    stopping, the rate is divided by ``factor`` and patience starts again, unless it is
+    already at most ``min_rate``, when training stops."""
+    lr, f = _positive("learning_rate", learning_rate), _positive("factor", factor)
+    floor = _positive("min_rate", min_rate)
+    return Schedule(
+        "adaptive",
+        lambda rate, seen: rate,
+        (("learning_rate", lr), ("factor", f), ("min_rate", floor)),
+        held=True,
+        plateau=lambda rate: None if rate <= floor else rate / f,
     )
 
 
@@ -155,17 +211,20 @@ class Optimizer(NamedTuple):
 
 class SGDState(NamedTuple):
     count: Array  # 0-d, steps taken
+    rate: Array | None = None  # 0-d, the learning rate of a held schedule (else None)
 
 
 class MomentumState(NamedTuple):
     count: Array
     velocity: Params
+    rate: Array | None = None
 
 
 class AdamState(NamedTuple):
     count: Array
     mu: Params  # first moment
     nu: Params  # second moment
+    rate: Array | None = None
 
 
 def _map(f: Callable[..., Array], *trees: Params) -> Params:
@@ -189,6 +248,27 @@ def _count(params: Params) -> Array:
     return xp.zeros((), dtype=W.dtype, device=device_of(W))
 
 
+def _held(params: Params, schedule: Schedule) -> Array | None:
+    """A held schedule's starting rate, a 0-d array beside the parameters (else None)."""
+    if not schedule.held:
+        return None
+    W = params[0].W
+    return array_namespace(W).asarray(schedule.options[0][1], dtype=W.dtype, device=device_of(W))
+
+
+def _rate(schedule: Schedule, state: Any) -> Array | float:
+    """The learning rate of this step: the state's for a held schedule, else the schedule's."""
+    return state.rate if schedule.held else schedule(state.count)
+
+
+def with_rate(state: Any, rate: float) -> Any:
+    """``state`` with its held learning rate set to ``rate`` (a host number), where and in
+    the dtype the state keeps it."""
+    held = state.rate
+    xp = array_namespace(held)
+    return state._replace(rate=xp.asarray(rate, dtype=held.dtype, device=device_of(held)))
+
+
 def apply_updates(params: Params, updates: Params) -> Params:
     """``θ + Δθ`` for every parameter (a new tuple; nothing is mutated)."""
     return _map(lambda p, u: p + u, params, updates)
@@ -200,38 +280,54 @@ def sgd(learning_rate: float | Schedule = 1.2) -> Optimizer:
     schedule = _schedule(learning_rate)
 
     def init(params: Params) -> SGDState:
-        return SGDState(_count(params))
+        return SGDState(_count(params), _held(params, schedule))
 
     def update(grads: Params, state: SGDState, params: Params) -> tuple[Params, SGDState]:
-        lr = schedule(state.count)  # a Python float for a constant rate
-        return _map(lambda g: -lr * g, grads), SGDState(state.count + 1)
+        lr = _rate(schedule, state)  # a Python float for a constant rate
+        return _map(lambda g: -lr * g, grads), state._replace(count=state.count + 1)
 
     def apply(params: Params, grads: Params, state: SGDState) -> tuple[Params, SGDState]:
         # θ − α·g: the same numbers as θ + (−α·g) (negation is exact)
-        return update_parameters(params, grads, schedule(state.count)), SGDState(state.count + 1)
+        theta = update_parameters(params, grads, _rate(schedule, state))
+        return theta, state._replace(count=state.count + 1)
 
     return Optimizer("sgd", init, update, schedule, apply)
 
 
 @functools.cache
 def momentum(
-    learning_rate: float | Schedule = 0.1, *, beta: float = 0.9, nesterov: bool = False
+    learning_rate: float | Schedule = 0.1,
+    *,
+    beta: float = 0.9,
+    nesterov: bool = False,
+    rate_in_velocity: bool = False,
 ) -> Optimizer:
-    """Heavy-ball momentum: ``v ← β·v + g``; ``Δθ = −α·v`` (Nesterov: ``−α·(g + β·v)``)."""
+    """Heavy-ball momentum: ``v ← β·v + g``; ``Δθ = −α·v`` (Nesterov: ``−α·(g + β·v)``).
+
+    ``rate_in_velocity=True``: ``v ← β·v − α·g``; ``Δθ = v`` (Nesterov: ``β·v − α·g``), the
+    form of Sutskever et al. (2013) and scikit-learn, where a changed rate scales only the
+    new gradients (the same steps as the default for a constant rate).
+    """
     schedule = _schedule(learning_rate)
     beta = _fraction("momentum beta", beta)
 
     def init(params: Params) -> MomentumState:
-        return MomentumState(_count(params), _zeros_like(params))
+        return MomentumState(_count(params), _zeros_like(params), _held(params, schedule))
 
     def update(grads: Params, state: MomentumState, params: Params) -> tuple[Params, MomentumState]:
-        lr = schedule(state.count)  # a Python float for a constant rate
-        velocity = _map(lambda v, g: beta * v + g, state.velocity, grads)
-        if nesterov:
-            updates = _map(lambda v, g: -lr * (g + beta * v), velocity, grads)
+        lr = _rate(schedule, state)  # a Python float for a constant rate
+        if rate_in_velocity:
+            velocity = _map(lambda v, g: beta * v - lr * g, state.velocity, grads)
+            updates = (
+                _map(lambda v, g: beta * v - lr * g, velocity, grads) if nesterov else velocity
+            )
         else:
-            updates = _map(lambda v: -lr * v, velocity)
-        return updates, MomentumState(state.count + 1, velocity)
+            velocity = _map(lambda v, g: beta * v + g, state.velocity, grads)
+            if nesterov:
+                updates = _map(lambda v, g: -lr * (g + beta * v), velocity, grads)
+            else:
+                updates = _map(lambda v: -lr * v, velocity)
+        return updates, state._replace(count=state.count + 1, velocity=velocity)
 
     return Optimizer("nesterov" if nesterov else "momentum", init, update, schedule)
 
@@ -243,26 +339,42 @@ def adam(
     b1: float = 0.9,
     b2: float = 0.999,
     eps: float = 1e-8,
+    eps_hat: bool = False,
 ) -> Optimizer:
-    """Adam (Kingma & Ba), with bias correction."""
+    """Adam (Kingma & Ba), with bias correction: ``Δθ = −α·m̂/(√v̂ + ε)``.
+
+    ``eps_hat=True``: ``Δθ = −αₜ·m/(√v + ε̂)`` with ``αₜ = α·√(1−β₂ᵗ)/(1−β₁ᵗ)``, the
+    paper's efficient form (its ε̂, scikit-learn's and Keras' epsilon): ε is added before
+    the bias correction, so it weighs ``√(1−β₂ᵗ)`` times as much.
+    """
     schedule = _schedule(learning_rate)
     b1, b2 = _fraction("adam b1", b1), _fraction("adam b2", b2)
     eps = _positive("eps", eps)
 
     def init(params: Params) -> AdamState:
-        return AdamState(_count(params), _zeros_like(params), _zeros_like(params))
+        return AdamState(
+            _count(params), _zeros_like(params), _zeros_like(params), _held(params, schedule)
+        )
 
     def update(grads: Params, state: AdamState, params: Params) -> tuple[Params, AdamState]:
-        lr = schedule(state.count)  # a Python float for a constant rate
+        lr = _rate(schedule, state)  # a Python float for a constant rate
         t = state.count + 1
         mu = _map(lambda m, g: b1 * m + (1 - b1) * g, state.mu, grads)
         nu = _map(lambda v, g: b2 * v + (1 - b2) * (g * g), state.nu, grads)
         c1, c2 = 1 - b1**t, 1 - b2**t  # bias corrections, 0-d arrays
+        xp = array_namespace(t)
+        if eps_hat:
+            rate = lr * xp.sqrt(c2) / c1  # αₜ
 
-        def step(m: Array, v: Array) -> Array:
-            return -lr * (m / c1) / (array_namespace(v).sqrt(v / c2) + eps)
+            def step(m: Array, v: Array) -> Array:
+                return -rate * m / (xp.sqrt(v) + eps)
 
-        return _map(step, mu, nu), AdamState(t, mu, nu)
+        else:
+
+            def step(m: Array, v: Array) -> Array:
+                return -lr * (m / c1) / (xp.sqrt(v / c2) + eps)
+
+        return _map(step, mu, nu), state._replace(count=t, mu=mu, nu=nu)
 
     return Optimizer("adam", init, update, schedule)
 

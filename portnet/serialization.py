@@ -278,7 +278,12 @@ def dump(model: Any) -> dict[str, np.ndarray]:
         "dtype": str(arrays["W0"].dtype),
         "precision": model.precision,
         "targets": {"kind": model.targets.kind, "y_ndim": model.targets.y_ndim},
-        "history": {"step": history.step, "cost": history.cost, "val_cost": history.val_cost},
+        "history": {
+            "step": history.step,
+            "cost": history.cost,
+            "val_cost": history.val_cost,
+            "val_score": history.val_score,
+        },
         "n_steps": model.n_steps,
         "stop_reason": model.stop_reason,
         "best_step": model.best_step,
@@ -414,6 +419,7 @@ def model_parts(
             [int(s) for s in history["step"]],
             [float(c) for c in history["cost"]],
             [float(c) for c in history["val_cost"]],
+            [float(c) for c in history.get("val_score", [])],  # older files: none
         ),
         "n_steps": int(meta["n_steps"]),
         "stop_reason": meta["stop_reason"],

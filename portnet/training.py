@@ -44,11 +44,12 @@ def train(X: Any, y: Any, **options: Any) -> Model:
     activation : str or Activation
         Hidden activation: "sigmoid", "tanh", "relu", "leaky_relu" (slope 0.01; use
         ``portnet.activations.leaky_relu(slope)`` for another) or "identity".
-    loss : {"auto", "binary_crossentropy", "categorical_crossentropy", "squared_error"} or Loss
+    loss : str or Loss
         "binary_crossentropy": sigmoid outputs (two classes, or multi-label rows);
         "categorical_crossentropy": softmax output (classes, or one-hot rows);
-        "squared_error": identity output, ½·mean‖ŷ−y‖². "auto" picks from ``y``: labels
-        (bool, integers, text, whole-number floats) with 2 classes → binary, more →
+        "squared_error": identity output, ½·mean‖ŷ−y‖²; "poisson": exponential output, half
+        the Poisson deviance (``y >= 0``: counts, rates). "auto" (default) picks from ``y``:
+        labels (bool, integers, text, whole-number floats) with 2 classes → binary, more →
         categorical; 0/1 rows → categorical if one-hot, else multi-label; other reals →
         squared error.
     optimizer : {"sgd", "momentum", "nesterov", "adam", "lbfgs"} or Optimizer
@@ -61,9 +62,14 @@ def train(X: Any, y: Any, **options: Any) -> Model:
         evaluations pass ``max_fun`` ("max_fun"), when no step satisfies the Wolfe
         conditions even along ``−∇J`` ("line_search"), or after ``iterations``. No
         ``learning_rate``, ``batch_size``, ``checkpoint`` or ``resume``.
+        ``momentum(0.1, nesterov=True, rate_in_velocity=True)``, ``adam(0.001,
+        eps_hat=True)``: scikit-learn's forms of the updates.
     learning_rate : float or Schedule, optional
         Step size, or a schedule of the step (``portnet.optimizers.inverse_scaling`` ...).
-        Default: 1.2 for "sgd" (the course), 0.1 for momentum, 0.001 for Adam.
+        Default: 1.2 for "sgd" (the course), 0.1 for momentum, 0.001 for Adam. A held
+        schedule (``adaptive(α)``, ``inverse_scaling(α, p, per="sample")``: scikit-learn's
+        "adaptive" and "invscaling") is set on the host at epoch ends and needs
+        ``log_every="epoch"``.
     iterations : int, optional
         Number of updates (default 10 000; L-BFGS: iterations). Give this or ``epochs``,
         not both.
@@ -74,6 +80,8 @@ def train(X: Any, y: Any, **options: Any) -> Model:
         permutation of the training samples made anew every epoch from ``seed``. On Dask a
         batch is a whole chunk of ``batch_size`` rows, the chunks visited in an order drawn
         anew every epoch.
+    shuffle : bool
+        False: the batches in the samples' order, every epoch (no permutation).
     chunks : int, optional
         Dask only: rows per chunk of ``X`` and ``y`` (default: ``X``'s own chunks, or dask's
         automatic ones for NumPy input; ``batch_size`` with mini-batches).
@@ -98,11 +106,15 @@ def train(X: Any, y: Any, **options: Any) -> Model:
         others 1), or "balanced", scikit-learn's ``n / (n_classes · n_c)`` for the ``n_c``
         samples of class ``c`` (weighted counts with ``sample_weight``). Real targets or
         multi-label rows: an error.
-    init : {"auto", "small", "he", "glorot", "zeros"}
+    init : {"auto", "small", "he", "glorot", "glorot_uniform", "zeros"}
         Initialiser (see :mod:`portnet.init`); "auto" is "he" for ReLU-type hidden layers,
-        else "glorot". Drawn on the host in float64, so every backend starts identically.
-    seed : int or None
-        Seed of the initialiser, the shuffling and the validation split.
+        else "glorot"; "glorot_uniform" is scikit-learn's MLP's. Drawn on the host in
+        float64, so every backend starts identically.
+    seed : int, numpy.random.RandomState or None
+        Seed of the initialiser, the shuffling and the validation split. A ``RandomState``
+        (scikit-learn's ``random_state``) is drawn from as scikit-learn's MLP draws: the
+        initial parameters, the split, then each epoch's shuffle of the previous epoch's
+        order (with ``init="glorot_uniform"``, scikit-learn's numbers).
     tol, n_iter_no_change : float or None, int
         Stop when the training cost (with ``early_stopping``, the validation loss) has not
         improved by more than ``tol`` for ``n_iter_no_change`` consecutive log points.
@@ -111,12 +123,25 @@ def train(X: Any, y: Any, **options: Any) -> Model:
     max_fun : int, optional
         "lbfgs" only: the evaluations of the cost and gradient after which it stops
         (SciPy's ``maxfun``; default 15 000).
+    tol_reference : {"improvement", "best"}
+        Where an improvement by ``tol`` is measured from: the last value that improved by
+        ``tol`` ("improvement"), or the best value seen ("best", scikit-learn's rule: the
+        best is the lowest value, and with ``early_stopping`` its parameters are kept,
+        whenever a value is lower).
     early_stopping : bool
         Hold out ``validation_fraction`` of the samples (a seeded random split), watch the
         loss on them at every log point, stop as above (``tol`` None counts any
         improvement) and keep the parameters with the best validation loss.
     validation_fraction : float
         Share of the samples held out for ``early_stopping``.
+    validation_data : (X, y), optional
+        The held-out samples ``early_stopping`` watches, instead of a split of the training
+        samples (``validation_fraction`` is then unused); checked and encoded as ``X`` and
+        ``y`` are.
+    validation_metric : {"loss", "score"}
+        What ``early_stopping`` watches on the held-out samples: their loss, or their score
+        (accuracy for classifiers, R² for regression; higher is better), recorded in
+        ``history.val_cost`` or ``history.val_score``.
     callbacks : callable or sequence of callables, optional
         Called at every log point as ``callback(step, cost, model)`` (``model`` holds the
         parameters whose cost that is); returning ``False`` stops training.
@@ -142,10 +167,17 @@ def train(X: Any, y: Any, **options: Any) -> Model:
         The model keeps it for its predictions.
     params : sequence of (W, b), optional
         Start from these parameters (warm start), e.g. another model's ``params``; the
-        optimiser's state starts afresh.
-    log_every : int
+        optimiser's state starts afresh, unless ``state`` is given.
+    state : optimiser state, optional
+        Continue with this optimiser state (with ``params``), e.g. a model's
+        ``optimizer_state``: momentum's velocity, Adam's moments and step count, a held
+        learning rate.
+    log_every : int or "epoch"
         Read the cost back to the host every ``log_every`` updates (the only
-        synchronisation in the loop) into ``model.history``.
+        synchronisation in the loop) into ``model.history``. "epoch": at every epoch's end,
+        the cost being the mean of that epoch's batch costs, each taken at the parameters
+        before its update (scikit-learn's ``loss_curve_``: no separate pass over the data);
+        stopping, a held learning rate and checkpoints are decided there.
     verbose : bool
         Print the cost at each log point.
     checkpoint, checkpoint_every : path, int, optional

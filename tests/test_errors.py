@@ -184,7 +184,8 @@ CASES = {
     "unknown loss": (
         train(loss="hinge"),
         ValueError,
-        "unknown loss 'hinge'; expected one of ['binary_crossentropy', 'categorical_crossentropy', 'squared_error'], 'auto'",
+        "unknown loss 'hinge'; expected one of ['binary_crossentropy', 'categorical_crossentropy', 'poisson', "
+        "'squared_error'], 'auto'",
     ),
     "unknown init": (
         train(init="ones"),
@@ -845,6 +846,140 @@ CASES = {
         portnet.InvalidOptionError,
         "sample_weight must be finite, but it holds 1 NaN or infinite value (the first at index 0)",
     ),
+    # -- issue 29, scikit-learn's MLP (drop-ins; the options behind them)
+    "held learning rate without epoch log points": (
+        train(learning_rate=portnet.optimizers.adaptive(0.1)),
+        portnet.InvalidOptionError,
+        "learning_rate 'adaptive' is set at epoch ends: it needs log_every='epoch', got "
+        "log_every=1000",
+    ),
+    "log_every neither a count nor 'epoch'": (
+        train(log_every="epochs"),
+        portnet.InvalidOptionError,
+        "log_every must be an integer >= 1, got 'epochs'",
+    ),
+    "checkpoint_every with epoch log points": (
+        train(log_every="epoch", checkpoint_every=100),
+        portnet.InvalidOptionError,
+        "with log_every='epoch' a checkpoint is written at every epoch's end: give no "
+        "checkpoint_every (got 100)",
+    ),
+    "checkpoint with a RandomState seed": (
+        train(seed=np.random.RandomState(0), checkpoint="c.npz"),
+        portnet.InvalidOptionError,
+        "checkpoint and resume need an integer seed (or None): a RandomState's draws are not "
+        "recorded in a checkpoint",
+    ),
+    "seed neither an integer nor a RandomState": (
+        train(seed=np.random.default_rng(0)),
+        portnet.InvalidOptionError,
+        "seed must be an integer >= 0, got Generator(PCG64)",
+    ),
+    "shuffle not a bool": (
+        train(shuffle="yes"),
+        portnet.InvalidOptionError,
+        "shuffle must be True or False, got 'yes'",
+    ),
+    "unknown tol_reference": (
+        train(tol_reference="last"),
+        portnet.InvalidOptionError,
+        "tol_reference must be one of ['improvement', 'best'], got 'last'",
+    ),
+    "unknown validation_metric": (
+        train(validation_metric="accuracy"),
+        portnet.InvalidOptionError,
+        "validation_metric must be one of ['loss', 'score'], got 'accuracy'",
+    ),
+    "inverse_scaling per an unknown unit": (
+        lambda: portnet.optimizers.inverse_scaling(0.1, per="epoch"),
+        portnet.InvalidOptionError,
+        "inverse_scaling per must be 'step' or 'sample', got 'epoch'",
+    ),
+    "optimizer state of another optimizer": (
+        lambda: portnet.train(X, Y, optimizer="adam", iterations=2, state=_model().optimizer_state),
+        ValueError,
+        "state does not fit: optimizer 'adam' on this network keeps a AdamState of shapes",
+    ),
+    "MLP with solver lbfgs": (
+        lambda: _mlp(solver="lbfgs").fit(X, Y),
+        NotImplementedError,
+        "MLPClassifier: solver='lbfgs' is not available yet (portnet issue 29); use "
+        "solver='adam' or 'sgd'",
+    ),
+    "MLP fit with sample_weight": (
+        lambda: _mlp().fit(X, Y, sample_weight=np.ones(400)),
+        NotImplementedError,
+        "MLPClassifier: sample_weight is not supported yet (portnet issue 29); pass "
+        "sample_weight=None",
+    ),
+    "MLP regressor with the Poisson loss, a negative target": (
+        lambda: _mlp("MLPRegressor", loss="poisson").fit(X, X[:, 0]),
+        ValueError,
+        "loss 'poisson' needs y >= 0 (counts, rates), got a smallest y of -4.",
+    ),
+    "Poisson loss on text": (
+        train(X, np.array(["a", "b"] * 200), loss="poisson"),
+        ValueError,
+        "loss 'poisson' needs numeric y, got dtype <U1",
+    ),
+    "MLP with an unknown activation": (
+        lambda: _mlp(activation="sigmoid").fit(X, Y),
+        ValueError,
+        "The 'activation' parameter of MLPClassifier must be a str among",
+    ),
+    "MLP with a momentum of 1": (
+        lambda: _mlp(solver="sgd", momentum=1.0).fit(X, Y),
+        portnet.InvalidOptionError,
+        "momentum beta must be in [0, 1), got 1.0",
+    ),
+    "MLP with a validation set of one sample": (
+        lambda: _mlp("MLPRegressor", early_stopping=True, validation_fraction=0.001).fit(X, Y),
+        ValueError,
+        "The validation set is too small. Increase 'validation_fraction' or the size of your "
+        "dataset.",
+    ),
+    "MLP with a hidden layer of no units": (
+        lambda: _mlp(hidden_layer_sizes=(3, 0)).fit(X, Y),
+        ValueError,
+        "hidden_layer_sizes must be > 0, got [3, 0].",
+    ),
+    "MLP partial_fit with early stopping": (
+        lambda: _mlp(early_stopping=True).partial_fit(X, Y, classes=[0, 1]),
+        ValueError,
+        "partial_fit does not support early_stopping=True",
+    ),
+    "MLP partial_fit with lbfgs": (
+        lambda: _mlp(solver="lbfgs").partial_fit(X, Y, classes=[0, 1]),
+        AttributeError,
+        "This 'MLPClassifier' has no attribute 'partial_fit'",  # scikit-learn's words
+    ),
+    "validation_data without early_stopping": (
+        train(validation_data=(X, Y)),
+        portnet.InvalidOptionError,
+        "validation_data is what early_stopping watches: give early_stopping=True with it",
+    ),
+    "validation_data not a pair": (
+        train(validation_data=X, early_stopping=True),
+        portnet.InvalidOptionError,
+        "validation_data must be a pair (X, y), got ndarray",
+    ),
+    "validation_data with other features": (
+        train(validation_data=(X[:, :1], Y), early_stopping=True),
+        ValueError,
+        "validation_data's X must have shape (m, 2) with m >= 1, as the training X, got shape "
+        "(400, 1)",
+    ),
+    "validation_data with a label not trained on": (
+        train(validation_data=(X[:3], [0, 1, 2]), early_stopping=True),
+        ValueError,
+        "y has labels the model was not trained on: 2",
+    ),
+    "from_sklearn of another estimator": (
+        lambda: _from_sklearn(_classifier()),
+        TypeError,
+        "from_sklearn takes a sklearn.neural_network.MLPClassifier or MLPRegressor, got "
+        "portnet.sklearn.PortnetClassifier",
+    ),
 }
 
 
@@ -881,6 +1016,20 @@ def _regressor_estimator():
     from portnet.sklearn import PortnetRegressor
 
     return PortnetRegressor(iterations=2)
+
+
+def _mlp(kind="MLPClassifier", **params):
+    pytest.importorskip("sklearn", reason="scikit-learn is not installed")
+    import portnet.sklearn
+
+    return getattr(portnet.sklearn, kind)(**{"hidden_layer_sizes": (3,), "max_iter": 2, **params})
+
+
+def _from_sklearn(estimator):
+    pytest.importorskip("sklearn", reason="scikit-learn is not installed")
+    from portnet.sklearn import from_sklearn
+
+    return from_sklearn(estimator)
 
 
 def _torch(a):

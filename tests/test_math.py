@@ -44,6 +44,8 @@ def problem(activation: str, loss: str, depth: int, l2: float):
         Y = rng.integers(0, 2, (7, 1)).astype(np.float64)
     elif loss == "categorical_crossentropy":
         Y = np.eye(k)[rng.integers(0, k, 7)]  # one-hot rows
+    elif loss == "poisson":
+        Y = rng.poisson(2.0, (7, k)).astype(np.float64)  # counts, zeros among them
     else:
         Y = rng.standard_normal((7, k))
     leaky = activations.leaky_relu(0.1) if activation == "leaky_relu" else activation

@@ -179,8 +179,8 @@ def test_portnets_own_ops_pass(backend, run):
     ops = on(backend).ops(run=run)
     checked = testing.check_ops(ops)
     assert checked == [
-        f"{backend} float32: two steps of 45 nets",
-        f"{backend} float64: two steps of 45 nets",
+        f"{backend} float32: two steps of 60 nets",
+        f"{backend} float64: two steps of 60 nets",
     ]
 
 

@@ -436,3 +436,70 @@ def test_a_loss_of_ones_own_is_the_one_trained():
     odd = Loss("tanh_out", portnet.activations.tanh, bce.value, bce.gradient)
     with pytest.raises(ValueError, match="a loss of your own needs the output of a built-in"):
         portnet.train(X, y, loss=odd, iterations=1)
+
+
+# -- issue 29: the options behind scikit-learn's MLP drop-ins ------------------------------------
+EPOCHS = dict(hidden=(5,), optimizer="adam", learning_rate=0.02, batch_size=64, log_every="epoch")
+
+
+def test_epoch_log_points_hold_the_mean_of_the_batch_costs(backend):
+    """``log_every="epoch"``: one log point an epoch, its cost the batches' costs, each at
+    the parameters before its update, weighted by their rows (the first epoch's, recomputed
+    with ``Model.cost`` of each batch at the parameters after the batches before it)."""
+    be = on(backend)
+    X, y = be.asarray(X_PLANAR, be.dtype("float64")), be.asarray(Y_PLANAR)
+    skip_dask_minibatches(backend, EPOCHS)
+    model = portnet.train(X, y, epochs=3, shuffle=False, **EPOCHS)
+    assert model.history.step == [7, 14, 21]  # 400 samples: 6 batches of 64, one of 16
+    assert model.stop_reason is None
+    total = 0.0
+    for k in range(7):  # the first epoch, batch by batch, in order
+        rows = slice(64 * k, min(64 * (k + 1), 400))
+        before = portnet.train(X, y, iterations=k, shuffle=False, **{**EPOCHS, "log_every": 100})
+        total += before.cost(X[rows, :], y[rows]) * (rows.stop - rows.start)
+    assert model.history.cost[0] == pytest.approx(total / 400, rel=1e-12)
+
+
+def test_an_optimizer_state_goes_on_where_it_stopped(backend):
+    """Two epochs, then two more from the model's parameters and ``optimizer_state``: the
+    four-epoch run (Adam's moments and step count carried; batches in order)."""
+    be = on(backend)
+    X, y = be.asarray(X_PLANAR, be.dtype("float64")), be.asarray(Y_PLANAR)
+    skip_dask_minibatches(backend, EPOCHS)
+    whole = portnet.train(X, y, epochs=4, shuffle=False, **EPOCHS)
+    half = portnet.train(X, y, epochs=2, shuffle=False, **EPOCHS)
+    rest = portnet.train(
+        X, y, epochs=2, shuffle=False, params=half.params, state=half.optimizer_state, **EPOCHS
+    )
+    assert rest.history.cost == pytest.approx(whole.history.cost[2:], rel=1e-12)
+    np.testing.assert_allclose(
+        flat_params(rest.params), flat_params(whole.params), rtol=1e-12, atol=1e-15
+    )
+    afresh = portnet.train(X, y, epochs=2, shuffle=False, params=half.params, **EPOCHS)
+    assert afresh.history.cost[0] != pytest.approx(whole.history.cost[2], rel=1e-6)
+
+
+def test_a_checkpoint_at_an_epoch_end_resumes_the_same_run(tmp_path):
+    """Checkpoints at epoch ends; the held rate (here set by the samples seen) resumed too."""
+    rate = portnet.optimizers.inverse_scaling(0.5, 0.5, per="sample")
+    options = dict(EPOCHS, epochs=6, optimizer="nesterov", learning_rate=rate)
+    whole = portnet.train(X_PLANAR, Y_PLANAR, **options)
+    path = tmp_path / "run.npz"
+    portnet.train(X_PLANAR, Y_PLANAR, **{**options, "epochs": 3}, checkpoint=path)
+    resumed = portnet.train(X_PLANAR, Y_PLANAR, **options, resume=path)
+    assert resumed.history.cost == pytest.approx(whole.history.cost, rel=1e-12)
+    assert float(resumed.optimizer_state.rate) == pytest.approx(0.5 / (6 * 400 + 1) ** 0.5)
+
+
+def test_early_stopping_on_the_validation_score_is_saved_with_the_model(tmp_path):
+    model = portnet.train(
+        X_PLANAR, Y_PLANAR, epochs=30, early_stopping=True, validation_metric="score",
+        tol_reference="best", n_iter_no_change=3, **EPOCHS,
+    )  # fmt: skip
+    assert len(model.history.val_score) == len(model.history.cost) > 0
+    assert model.history.val_cost == []
+    assert all(0 <= s <= 1 for s in model.history.val_score)
+    best = int(np.argmax(model.history.val_score))
+    assert model.best_step == model.history.step[best]
+    loaded = portnet.load(model.save(tmp_path / "m.npz"))
+    assert loaded.history.val_score == model.history.val_score

@@ -42,6 +42,8 @@ def problem(loss: str, l2: float, m: int = 9):
         Y = rng.integers(0, 2, (m, 1)).astype(np.float64)
     elif loss == "categorical_crossentropy":
         Y = np.eye(k)[rng.integers(0, k, m)]
+    elif loss == "poisson":
+        Y = rng.poisson(2.0, (m, k)).astype(np.float64)  # counts, zeros among them
     else:
         Y = rng.standard_normal((m, k))
     w = rng.uniform(0.1, 3.0, m)
@@ -61,6 +63,10 @@ def by_hand(params, X, Y, net, w):
         A = np.exp(Z - Z.max(axis=1, keepdims=True))
         A /= A.sum(axis=1, keepdims=True)
         L = -np.sum(Y * np.log(A), axis=1)
+    elif net.loss.name == "poisson":  # half the deviance: e^z − y·z + y·log y − y
+        A = np.exp(Z)
+        y_log_y = np.where(Y > 0, Y * np.log(np.where(Y > 0, Y, 1.0)), 0.0)
+        L = np.sum(A - Y * Z + y_log_y - Y, axis=1)
     else:
         A = Z
         L = 0.5 * np.sum((Z - Y) ** 2, axis=1)
@@ -130,7 +136,7 @@ def _unflat(theta, like):
 
 #: scikit-learn's output activation for each loss
 OUT_ACTIVATION = {"binary_crossentropy": "logistic", "categorical_crossentropy": "softmax",
-                  "squared_error": "identity"}  # fmt: skip
+                  "squared_error": "identity", "poisson": "exp"}  # fmt: skip
 
 
 @pytest.mark.parametrize("loss", LOSSES)
@@ -141,11 +147,12 @@ def test_weighted_cost_and_gradients_are_scikit_learns(loss):
     from sklearn.neural_network import MLPClassifier, MLPRegressor
 
     params, X, Y, net, w = problem(loss, 0.7)
-    if loss == "squared_error":  # one output: scikit-learn's squared loss averages over outputs
+    regression = loss in ("squared_error", "poisson")
+    if regression:  # one output: scikit-learn's regression losses average over outputs
         (W1, b1), (W2, b2) = params
         params, Y = (Layer(W1, b1), Layer(W2[:1], b2[:1])), Y[:, :1]
-    regression = loss == "squared_error"
-    mlp = (MLPRegressor if regression else MLPClassifier)(activation="tanh", alpha=0.7)
+    kind = {"loss": loss} if loss == "poisson" else {}
+    mlp = (MLPRegressor if regression else MLPClassifier)(activation="tanh", alpha=0.7, **kind)
     mlp.coefs_ = [np.array(W.T) for W, _ in params]
     mlp.intercepts_ = [np.array(b) for _, b in params]
     mlp.n_layers_, mlp.n_outputs_, mlp.out_activation_ = 3, Y.shape[1], OUT_ACTIVATION[loss]
