@@ -240,12 +240,14 @@ def _file_options(o: Options, log_every: int | str) -> dict[str, Any]:
 
 
 def _validation_data(data: Any, early_stopping: bool) -> None:
-    """``validation_data``: None, or an ``(X, y)`` pair for ``early_stopping`` to watch."""
+    """``validation_data``: None, or ``(X, y)`` or ``(X, y, sample_weight)`` for
+    ``early_stopping`` to watch."""
     if data is None:
         return
-    if not isinstance(data, (tuple, list)) or len(data) != 2:
+    if not isinstance(data, (tuple, list)) or len(data) not in (2, 3):
         raise InvalidOptionError(
-            f"validation_data must be a pair (X, y), got {type(data).__name__}"
+            "validation_data must be a pair (X, y) or a triple (X, y, sample_weight), got "
+            f"{type(data).__name__}"
             + (f" of length {len(data)}" if isinstance(data, (tuple, list)) else "")
         )
     if not early_stopping:

@@ -15,7 +15,7 @@ from ._inputs import as_data, check_finite, check_real
 from ._options import Options
 from ._precision import check_precision
 from ._targets import Targets, encode, inspect_targets
-from ._weights import class_factors, of_length
+from ._weights import check_sample_weight, class_factors, of_length
 from .init import initial_params
 from .losses import takes_weights
 from .network import Network, Params
@@ -87,7 +87,7 @@ def prepare(X: Any, y: Any, options: Options) -> Prepared:
         if options.validation_data is None:
             (X, Y, w), held = _split(be, (X, Y, w), options.validation_fraction, splitting)
         else:
-            held = (*_held_out(be, dtype, targets, options.validation_data, X.shape[1]), None)
+            held = _held_out(be, dtype, targets, options.validation_data, X.shape[1])
         X, Y, w = _samples(be, X, Y, w, rows=rows)
         validation = _samples(be, *held)
     batch = X.shape[0] if options.batch_size is None else min(options.batch_size, X.shape[0])
@@ -282,11 +282,12 @@ def _warm_params(be: Backend, params: Any, dtype: Any, sizes: list[int | None]) 
 
 
 def _held_out(
-    be: Backend, dtype: Any, targets: Targets, data: tuple[Any, Any], n_features: int
-) -> tuple[Array, Array]:
-    """``validation_data``'s ``(X, y)`` checked as the training data are, placed on ``be`` in
-    ``dtype``, ``y`` encoded as the training targets."""
-    given, y = (as_data(a, what) for a, what in zip(data, ("X", "y"), strict=True))
+    be: Backend, dtype: Any, targets: Targets, data: tuple[Any, ...], n_features: int
+) -> tuple[Array, Array, Array | None]:
+    """``validation_data``'s ``(X, y[, sample_weight])`` checked as the training data are,
+    placed on ``be`` in ``dtype``, ``y`` encoded as the training targets, the weights (None:
+    unweighted) as training's."""
+    given, y = (as_data(a, what) for a, what in zip(data[:2], ("X", "y"), strict=True))
     check_real(given)
     X = be.asarray(given, dtype, what="validation_data's X")
     if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] != n_features:
@@ -298,7 +299,10 @@ def _held_out(
     Y = encode(be, y, targets, dtype, X.shape[0])
     if targets.kind == "continuous":
         check_finite(be, be.xp, Y, "validation_data's y", source=y)
-    return X, Y
+    w = check_sample_weight(data[2]) if len(data) == 3 else None
+    if w is None:
+        return X, Y, None
+    return X, Y, be.asarray(of_length(w, X.shape[0]), dtype)
 
 
 def _split(

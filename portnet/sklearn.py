@@ -501,7 +501,6 @@ _OUTPUTS = {
 }
 #: portnet's own parameters, beside scikit-learn's
 _PLACEMENT = ("backend", "device", "dtype", "precision")
-_ISSUE = "portnet issue 29"
 
 
 class _MLP(_Inputs):
@@ -518,37 +517,55 @@ class _MLP(_Inputs):
 
     # -- training --------------------------------------------------------------------------
     def _fit(self, X: Any, y: Any, *, incremental: bool, sample_weight: Any = None) -> Any:
-        if sample_weight is not None:
-            raise NotImplementedError(
-                f"{type(self).__name__}: sample_weight is not supported yet ({_ISSUE}); "
-                "pass sample_weight=None"
-            )
         self._validate_params()
         hidden = self._hidden()
-        if self.solver == "lbfgs":
-            raise NotImplementedError(
-                f"{type(self).__name__}: solver='lbfgs' is not available yet ({_ISSUE}); "
-                "use solver='adam' or 'sgd'"
-            )
-        if self.early_stopping and incremental:
+        if self.early_stopping and incremental and self.solver != "lbfgs":
             raise ValueError("partial_fit does not support early_stopping=True")
         first = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, Y = self._targets(X, y, incremental=incremental, reset=first)
+        w = check_sample_weight(sample_weight)
+        w = None if w is None else of_length(w, X.shape[0])
         rng = check_random_state(self.random_state)  # drawn from as scikit-learn draws
         params = self._initial(hidden, X.shape[1], Y.shape[1], rng) if first else self._params()
-        X, Y, held_out = self._held_out(X, Y, rng) if self.early_stopping else (X, Y, None)
+        if self.solver == "lbfgs":  # full batch; scikit-learn ignores early_stopping here
+            return self._fit_lbfgs(X, Y, w, hidden, params, rng)
+        X, Y, w, held_out = self._held_out(X, Y, w, rng) if self.early_stopping else (X, Y, w, None)
         n_train = X.shape[0]
         options = self._options(hidden, n_train, params, rng, held_out, incremental=incremental)
-        try:
-            model = fit(X, Y, options)
-        except TrainingInterrupted as stopped:  # as scikit-learn: keep what was trained
-            warnings.warn("Training interrupted by user.", stacklevel=3)
-            model = stopped.model
+        model = _trained(X, Y, options.replace(sample_weight=w))
         self._fitted(model, first=first, n_train=n_train)
         if not incremental and model.stop_reason is None:
             warnings.warn(
                 f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
                 "optimization hasn't converged yet.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        return self
+
+    def _fit_lbfgs(
+        self, X: Array, Y: Array, w: Any, hidden: list[int], params: Any, rng: Any
+    ) -> Any:
+        """``solver="lbfgs"``: portnet's L-BFGS on the full batch, stopping as scikit-learn's
+        SciPy call does (``tol`` the gradient's, ``max_iter`` iterations, ``max_fun``
+        evaluations); a ``ConvergenceWarning`` where it stopped without converging."""
+        options = Options(
+            hidden=tuple(hidden), activation=_ACTIVATIONS[self.activation],
+            loss=self._network_loss(), optimizer="lbfgs", iterations=self.max_iter,
+            max_fun=self.max_fun, tol=self.tol, l2=self.alpha, init="glorot_uniform", seed=rng,
+            params=params, sample_weight=w, log_every=1,
+            callbacks=_progress if self.verbose else None,
+            **{name: getattr(self, name) for name in _PLACEMENT},
+        )  # fmt: skip
+        model = _trained(X, Y, options)
+        self._network_attributes(model)
+        self.n_iter_, self.loss_ = model.n_steps, model.history.cost[-1]
+        self._optimizer_state = None
+        if model.stop_reason in (None, "max_fun", "line_search"):
+            warnings.warn(
+                f"lbfgs failed to converge after {model.n_steps} iteration(s) (stopped by "
+                f"{model.stop_reason or 'max_iter'}). Increase the number of iterations "
+                f"(max_iter={self.max_iter}) or max_fun ({self.max_fun}), or scale the data.",
                 ConvergenceWarning,
                 stacklevel=3,
             )
@@ -567,9 +584,12 @@ class _MLP(_Inputs):
         sizes = [n_in, *hidden, n_out]
         return initial_params(sizes, init="glorot_uniform", seed=rng, activation=activation)
 
-    def _held_out(self, X: Array, Y: Array, rng: Any) -> tuple[Array, Array, tuple[Array, ...]]:
+    def _held_out(
+        self, X: Array, Y: Array, w: Any, rng: Any
+    ) -> tuple[Array, Array, Any, tuple[Any, ...]]:
         """scikit-learn's split for ``early_stopping`` (stratified for one output of a
-        classifier), drawn from ``random_state`` after the initial weights."""
+        classifier), drawn from ``random_state`` after the initial weights: the training
+        ``X``, ``Y``, weights, and the held-out ``(X, Y[, weights])``."""
         stratify = to_numpy(Y) if is_classifier(self) and Y.shape[1] == 1 else None
         rows = np.arange(X.shape[0])
         train, held = train_test_split(
@@ -580,11 +600,13 @@ class _MLP(_Inputs):
                 "The validation set is too small. Increase 'validation_fraction' or the size "
                 "of your dataset."
             )
+        weights = (None, ()) if w is None else (w[train], (w[held],))
         if not _foreign(X):
-            return X[train], Y[train], (X[held], Y[held])
+            return X[train], Y[train], weights[0], (X[held], Y[held], *weights[1])
         xp, device = aac.array_namespace(X), aac.device(X)
         take = lambda a, i: xp.take(a, xp.asarray(i, device=device), axis=0)  # noqa: E731
-        return take(X, train), take(Y, train), (take(X, held), take(Y, held))
+        held_out = (take(X, held), take(Y, held), *weights[1])
+        return take(X, train), take(Y, train), weights[0], held_out
 
     def _options(
         self,
@@ -669,6 +691,7 @@ class _MLP(_Inputs):
     def _fitted(self, model: Any, *, first: bool, n_train: int) -> None:
         """scikit-learn's fitted attributes from a training run's model."""
         history = model.history
+        self._network_attributes(model)
         if first:
             self.loss_curve_, self.t_ = [], 0
             self.validation_scores_ = [] if self.early_stopping else None
@@ -683,12 +706,15 @@ class _MLP(_Inputs):
         else:
             self.best_loss_ = min(self.loss_curve_)
             self.validation_scores_ = self.best_validation_score_ = None
+        self._optimizer_state = (self._rule_key(), model.optimizer_state)
+
+    def _network_attributes(self, model: Any) -> None:
+        """scikit-learn's attributes of the network: weights in its layout, sizes, output."""
         self.coefs_ = [_transposed(W) for W, _ in model.params]
         self.intercepts_ = [b for _, b in model.params]
         self.n_layers_ = len(self.coefs_) + 1
         self.n_outputs_ = model.n_outputs
         self.out_activation_ = _OUTPUTS[model.network.loss.name]
-        self._optimizer_state = (self._rule_key(), model.optimizer_state)
         self._precision = model.precision
 
     # -- predictions -----------------------------------------------------------------------
@@ -729,6 +755,16 @@ class _MLP(_Inputs):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = False
         return tags
+
+
+def _trained(X: Array, Y: Array, options: Options) -> Model:
+    """``fit(X, Y, options)``; Ctrl-C keeps what was trained, with a warning (as
+    scikit-learn's MLP does)."""
+    try:
+        return fit(X, Y, options)
+    except TrainingInterrupted as stopped:
+        warnings.warn("Training interrupted by user.", stacklevel=4)
+        return stopped.model
 
 
 def _transposed(W: Array) -> Array:
@@ -776,10 +812,14 @@ class MLPClassifier(ClassifierMixin, _Labels, _MLP):
     ``loss_curve_``). Beyond it:
     ``backend``, ``device``, ``dtype`` and ``precision``, as for :func:`portnet.train`;
     ``coefs_``, ``intercepts_``, ``predict`` and ``predict_proba`` are in ``X``'s
-    namespace, on its device. Not yet (:class:`NotImplementedError`): ``solver="lbfgs"``
-    and ``sample_weight``. Differences: sparse ``X`` is refused; on a warm-started ``fit``
-    or ``partial_fit`` the ``tol`` patience starts afresh; training whose loss grows a
-    thousandfold stops with :class:`portnet.DivergenceError`. :meth:`to_sklearn` and
+    namespace, on its device. ``sample_weight`` as scikit-learn's (samples of weight 0 are
+    left out of the batches, where scikit-learn keeps them). ``solver="lbfgs"`` is portnet's
+    own L-BFGS (:mod:`portnet.lbfgs`, on every backend), stopping as scikit-learn's SciPy
+    call does; its iterates are not SciPy's (another line search), so its loss and
+    ``n_iter_`` differ from scikit-learn's before convergence. Differences: sparse ``X`` is
+    refused; on a warm-started ``fit`` or ``partial_fit`` the ``tol`` patience starts
+    afresh; training whose loss grows a thousandfold stops with
+    :class:`portnet.DivergenceError`. :meth:`to_sklearn` and
     :func:`from_sklearn` convert either way.
     """
 
@@ -925,10 +965,13 @@ class MLPClassifier(ClassifierMixin, _Labels, _MLP):
         return tags
 
 
-def _squared_error_value(z: Array, y: Array) -> Array:  # z, y: (m, k) -> ()
+def _squared_error_value(z: Array, y: Array, w: Array | None = None) -> Array:  # -> ()
+    # z, y: (m, k); w: (m,), the samples' weights (the mean over samples weighted by them)
     xp = aac.array_namespace(z, y)
     r = z - y
-    return xp.sum(r * r) / (2 * z.shape[0] * z.shape[1])
+    if w is None:
+        return xp.sum(r * r) / (2 * z.shape[0] * z.shape[1])
+    return xp.sum(r * r * w[:, None]) / (2 * xp.sum(w) * z.shape[1])
 
 
 #: scikit-learn's squared error: the value it reports (and stops on) is averaged over the k

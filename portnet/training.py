@@ -134,10 +134,10 @@ def train(X: Any, y: Any, **options: Any) -> Model:
         improvement) and keep the parameters with the best validation loss.
     validation_fraction : float
         Share of the samples held out for ``early_stopping``.
-    validation_data : (X, y), optional
+    validation_data : (X, y) or (X, y, sample_weight), optional
         The held-out samples ``early_stopping`` watches, instead of a split of the training
-        samples (``validation_fraction`` is then unused); checked and encoded as ``X`` and
-        ``y`` are.
+        samples (``validation_fraction`` is then unused); checked and encoded as ``X``, ``y``
+        and ``sample_weight`` are (the weights weigh their loss or score).
     validation_metric : {"loss", "score"}
         What ``early_stopping`` watches on the held-out samples: their loss, or their score
         (accuracy for classifiers, R² for regression; higher is better), recorded in

@@ -900,17 +900,16 @@ CASES = {
         ValueError,
         "state does not fit: optimizer 'adam' on this network keeps a AdamState of shapes",
     ),
-    "MLP with solver lbfgs": (
-        lambda: _mlp(solver="lbfgs").fit(X, Y),
-        NotImplementedError,
-        "MLPClassifier: solver='lbfgs' is not available yet (portnet issue 29); use "
-        "solver='adam' or 'sgd'",
+    "MLP fit, sample_weight of another length": (
+        lambda: _mlp().fit(X, Y, sample_weight=np.ones(399)),
+        ValueError,
+        "sample_weight must have one weight per sample of X (400), got 399",
     ),
-    "MLP fit with sample_weight": (
-        lambda: _mlp().fit(X, Y, sample_weight=np.ones(400)),
-        NotImplementedError,
-        "MLPClassifier: sample_weight is not supported yet (portnet issue 29); pass "
-        "sample_weight=None",
+    "MLP fit, negative sample_weight": (
+        lambda: _mlp(solver="lbfgs").fit(X, Y, sample_weight=_with(np.ones(400), 3, -1.5)),
+        ValueError,
+        "sample_weight must be non-negative, but it holds 1 negative value (the first -1.5 at "
+        "index 3)",
     ),
     "MLP regressor with the Poisson loss, a negative target": (
         lambda: _mlp("MLPRegressor", loss="poisson").fit(X, X[:, 0]),
@@ -961,7 +960,7 @@ CASES = {
     "validation_data not a pair": (
         train(validation_data=X, early_stopping=True),
         portnet.InvalidOptionError,
-        "validation_data must be a pair (X, y), got ndarray",
+        "validation_data must be a pair (X, y) or a triple (X, y, sample_weight), got ndarray",
     ),
     "validation_data with other features": (
         train(validation_data=(X[:, :1], Y), early_stopping=True),
