@@ -188,7 +188,8 @@ class Loop:
     latest parameters asked of the device: what Ctrl-C waits for), ``last_finite`` (the last
     log point within the divergence rule: what a divergence keeps), ``stopper`` (the
     stopping rule's record), ``order`` (the sample order of a resumed epoch), ``state``
-    (the optimiser state training ended with).
+    (the optimiser state training ended with), ``record`` (what the run is, as its
+    checkpoints record it: :func:`portnet.checkpoints.describe`).
     """
 
     run: Prepared
