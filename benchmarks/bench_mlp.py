@@ -1,6 +1,7 @@
 """scikit-learn's MLPClassifier/MLPRegressor against portnet's drop-ins, at equal epochs.
 
     python benchmarks/bench_mlp.py [--samples 100000] [--epochs 20] [--backend numpy ...]
+    python benchmarks/bench_mlp.py --seeds 5     # scores with independent seeds instead
 
 Each row fits both estimators with the same parameters and ``random_state`` (so the same
 network, batches and updates: ``tol=0`` and ``max_iter`` epochs, no early stop), ``--repeat``
@@ -67,8 +68,18 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--backend", action="append", default=None)
     parser.add_argument("--only", action="append", default=None, help="data sets to run")
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        default=0,
+        help="instead of timing: each estimator's held-out score over this many independent "
+        "random_state values (scikit-learn 0.., portnet 1000..): mean and standard deviation",
+    )
     args = parser.parse_args()
     warnings.simplefilter("ignore", ConvergenceWarning)
+    if args.seeds:
+        seed_noise(args)
+        return
     params = {"max_iter": args.epochs, "tol": 0.0, "random_state": 0}
     print(f"{'data':15s} {'backend':10s} {'sklearn s':>10s} {'portnet s':>10s} {'ratio':>6s} "
           f"{'sklearn':>8s} {'portnet':>8s}")  # fmt: skip
@@ -88,6 +99,32 @@ def main() -> None:
             got = timed(mine, params, *data, args.repeat)
             print(f"{name:15s} {backend:10s} {base[0]:10.3f} {got[0]:10.3f} "
                   f"{got[0] / base[0]:6.2f} {base[1]:8.4f} {got[1]:8.4f}")  # fmt: skip
+
+
+def seed_noise(args: argparse.Namespace) -> None:
+    """Held-out scores with independent seeds: is portnet's within scikit-learn's seed noise?
+    (``|Δmean| ≤ 2·√(sd₁² + sd₂²)/√n`` is said "within")."""
+    print(f"{'data':15s} {'sklearn mean ± sd':>20s} {'portnet mean ± sd':>20s} {'within':>7s}")
+    for name, (X, y, classify) in problems(args.samples).items():
+        if args.only and name not in args.only:
+            continue
+        X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+        kinds = (
+            (sk.MLPClassifier, ours.MLPClassifier)
+            if classify
+            else (sk.MLPRegressor, ours.MLPRegressor)
+        )
+        scores = [
+            np.array([
+                kind(max_iter=args.epochs, random_state=first + i).fit(X_train, y_train)
+                .score(X_test, y_test)
+                for i in range(args.seeds)
+            ])
+            for kind, first in zip(kinds, (0, 1000), strict=True)
+        ]  # fmt: skip
+        (m1, s1), (m2, s2) = ((a.mean(), a.std(ddof=1)) for a in scores)
+        within = abs(m1 - m2) <= 2 * np.hypot(s1, s2) / np.sqrt(args.seeds)
+        print(f"{name:15s} {m1:11.4f} ± {s1:6.4f} {m2:11.4f} ± {s2:6.4f} {within!s:>7s}")
 
 
 if __name__ == "__main__":
