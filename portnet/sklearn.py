@@ -238,7 +238,7 @@ class _Portnet(_Inputs):
             Y,
             w,
             params=self.model_.params if warm else None,
-            iterations=self.iterations,
+            iterations=None if self.epochs is not None else self.iterations,  # epochs win
             epochs=self.epochs,
         )
 
@@ -324,7 +324,8 @@ class PortnetClassifier(ClassifierMixin, _Labels, _Portnet):
     Two classes: one sigmoid output with binary cross-entropy (the course); more: a softmax
     layer with categorical cross-entropy.  Parameters are those of :func:`portnet.train`
     (``hidden`` positional, the rest keyword-only), with scikit-learn-friendly defaults:
-    Adam, 2000 iterations, the cost logged every 100.  ``class_weight`` ("balanced" or
+    Adam, 2000 iterations (``epochs``, when given, replaces them: a grid over ``epochs``
+    needs no ``iterations=None``), the cost logged every 100.  ``class_weight`` ("balanced" or
     ``{label: weight}``, keyed by this estimator's labels) multiplies ``fit``'s and
     ``partial_fit``'s ``sample_weight`` (see :func:`portnet.train`).
 

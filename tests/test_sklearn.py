@@ -219,3 +219,15 @@ def test_numpy_parameters_give_the_model_of_python_ones(planar):
 
 def host_params(model):
     return [host(p) for layer in model.params for p in layer]
+
+
+def test_a_grid_over_epochs_needs_no_iterations_none():
+    """``epochs`` given replaces the default 2000 iterations (it once failed: "give
+    iterations or epochs, not both")."""
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = portnet.datasets.planar()
+    search = GridSearchCV(PortnetClassifier(), {"epochs": [2, 3]}, cv=2, error_score="raise")
+    search.fit(X, y)
+    assert search.best_params_["epochs"] in (2, 3)
+    assert PortnetClassifier(epochs=3).fit(X, y).model_.n_steps == 3  # full batch: a step each
