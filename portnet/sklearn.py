@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 import array_api_compat as aac
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier as _SkMLPClassifier
@@ -741,6 +741,17 @@ class _MLP(_Inputs):
         X = self._check_X(X, reset=False, method=method)
         return self._network().predict(X)
 
+    def __sklearn_array_api_convert__(self, converter: Any) -> Any:
+        """A copy with every array converted by ``converter`` (scikit-learn's
+        ``move_estimator_to``): weights, numeric classes, optimiser state; predictions then
+        take and give arrays of the new namespace and device (text classes stay NumPy)."""
+        new = clone(self)
+        for key, value in vars(self).items():
+            setattr(new, key, _converted(value, converter))
+        if hasattr(self, "coefs_"):
+            new._fit_namespace = _namespace_name(new.coefs_[0])
+        return new
+
     def to_sklearn(self) -> Any:
         """This estimator as scikit-learn's own: same parameters, and if fitted, the same
         weights (float64 NumPy), classes, curves and optimiser state, so its predictions
@@ -756,6 +767,23 @@ class _MLP(_Inputs):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = False
         return tags
+
+
+def _converted(value: Any, converter: Any) -> Any:
+    """``value`` with its arrays converted by ``converter``, through lists, tuples (named
+    ones too) and dicts; text arrays and everything else as they are."""
+    if isinstance(value, np.ndarray) and value.dtype.kind in "USO":
+        return value
+    if _is_array(value):
+        return converter(value)
+    if isinstance(value, dict):
+        return {k: _converted(v, converter) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        items = [_converted(v, converter) for v in value]
+        if hasattr(value, "_fields"):  # a NamedTuple (an optimiser state)
+            return type(value)(*items)
+        return type(value)(items)
+    return value
 
 
 def _trained(X: Array, Y: Array, options: Options) -> Model:

@@ -30,7 +30,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 from portnet.sklearn import MLPClassifier, MLPRegressor, from_sklearn  # noqa: E402
 
-from .conftest import host, on  # noqa: E402
+from .conftest import host, needs, on  # noqa: E402
 from .test_sklearn import _needing_their_backends  # noqa: E402
 
 # scikit-learn's MLP warns on every run that stops at max_iter, as these short runs do
@@ -411,3 +411,27 @@ def test_lbfgs_solver_reaches_scikit_learns_minimum(problem):
     assert 0 < ours.n_iter_ < 5000
     with pytest.warns(ConvergenceWarning, match="lbfgs failed to converge"):
         ours_class(**{**params, "max_iter": 3}).fit(X, y)
+
+
+@needs("torch")
+def test_scikit_learns_move_estimator_to_moves_a_fitted_drop_in():
+    """``sklearn.utils._array_api.move_estimator_to`` (the ``__sklearn_array_api_convert__``
+    protocol): weights, classes and optimiser state move; predictions follow the new
+    namespace, the same numbers; training goes on there; and back to NumPy."""
+    import array_api_compat.torch as torch_xp
+    import torch
+    from sklearn.utils._array_api import move_estimator_to
+
+    X, y = IRIS
+    clf = MLPClassifier(hidden_layer_sizes=(8,), max_iter=20, random_state=0).fit(X, y)
+    moved = move_estimator_to(clf, torch_xp, "cpu")
+    assert isinstance(moved.coefs_[0], torch.Tensor)
+    assert isinstance(moved.classes_, torch.Tensor)
+    Xt = torch.asarray(X)
+    np.testing.assert_array_equal(host(moved.predict(Xt)), clf.predict(X))
+    np.testing.assert_allclose(host(moved.predict_proba(Xt)), clf.predict_proba(X), rtol=1e-12)
+    moved.partial_fit(Xt, torch.asarray(y))  # the optimiser state moved too
+    assert isinstance(moved.coefs_[0], torch.Tensor)
+    back = move_estimator_to(moved, np, None)
+    assert isinstance(back.predict(X), np.ndarray)
+    assert isinstance(clf.coefs_[0], np.ndarray)  # the original is untouched
