@@ -368,3 +368,17 @@ def importable(name: str) -> bool:
     except ImportError:
         return False
     return True
+
+
+def can_be_denied(tmp_path):
+    """Whether file permissions stop this process (not for root, who reads anything)."""
+    probe = tmp_path / "probe"
+    probe.write_bytes(b"x")
+    probe.chmod(0)
+    try:
+        probe.read_bytes()
+    except PermissionError:
+        return True
+    finally:
+        probe.chmod(0o600)
+    return False

@@ -12,7 +12,7 @@ import pytest
 import portnet
 from portnet.cli import backends_report, main
 
-from .conftest import importable, needs
+from .conftest import can_be_denied, importable, needs
 
 
 @pytest.fixture(autouse=True)
@@ -225,20 +225,6 @@ def _failed(capsys, status, message):
     return captured
 
 
-def _can_be_denied(tmp_path):
-    """Whether file permissions stop this process (not for root, who reads anything)."""
-    probe = tmp_path / "probe"
-    probe.write_bytes(b"x")
-    probe.chmod(0)
-    try:
-        probe.read_bytes()
-    except PermissionError:
-        return True
-    finally:
-        probe.chmod(0o600)
-    return False
-
-
 def _saved_models(tmp_path):
     X, y = portnet.datasets.planar()
     portnet.train(X, y, hidden=(2,), iterations=2).save(tmp_path / "m.npz")
@@ -284,7 +270,7 @@ def test_predictions_out_that_cannot_be_written(capsys, tmp_path):
 
 
 def test_unreadable_and_unwritable_files_are_errors_not_tracebacks(capsys, tmp_path):
-    if not _can_be_denied(tmp_path):
+    if not can_be_denied(tmp_path):
         pytest.skip("file permissions do not stop this user (root reads and writes anything)")
     _saved_models(tmp_path)
     (tmp_path / "d.csv").write_text("a,b,y\n1,2,0\n3,4,1\n")

@@ -17,7 +17,7 @@ import portnet
 from portnet import serialization
 from portnet.serialization import FORMAT
 
-from .conftest import host, needs, on
+from .conftest import can_be_denied, host, needs, on
 
 
 @pytest.fixture(scope="module")
@@ -255,20 +255,6 @@ def test_a_loaded_model_fits_further_on_its_backend(backend, planar, tmp_path):
 
 
 # -- issue 28: files written safely, files that are not portnet's ------------------------------
-def _can_be_denied(tmp_path):
-    """Whether file permissions stop this process (not for root, who reads anything)."""
-    probe = tmp_path / "probe"
-    probe.write_bytes(b"x")
-    probe.chmod(0)
-    try:
-        probe.read_bytes()
-    except PermissionError:
-        return True
-    finally:
-        probe.chmod(0o600)
-    return False
-
-
 def _no_hidden_files(folder):
     return [p.name for p in folder.iterdir() if p.name.startswith(".")]
 
@@ -402,7 +388,7 @@ def test_check_writable_can_allow_a_folder_to_be_made(tmp_path):
 
 
 def test_permissions_are_said_as_such(tmp_path, planar):
-    if not _can_be_denied(tmp_path):
+    if not can_be_denied(tmp_path):
         pytest.skip("file permissions do not stop this user (root reads and writes anything)")
     X, y = planar
     model = portnet.train(X, y, hidden=(2,), iterations=2)
