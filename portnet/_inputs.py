@@ -19,7 +19,7 @@ from typing import Any
 import array_api_compat as aac
 import numpy as np
 
-from ._backend import Backend, _is_array, to_numpy
+from ._backend import Backend, _float_name, _is_array, to_numpy
 
 Array = Any
 
@@ -197,7 +197,7 @@ def _refuse_overflow(source: Any, dtype: Any, what: str) -> None:
     host = np.asarray(to_numpy(source))
     if host.dtype.kind not in "biuf" or not np.all(np.isfinite(host)):
         return
-    name = str(getattr(dtype, "name", dtype)).rpartition(".")[2]
+    name = _float_name(dtype)
     largest = float(np.max(np.abs(host)))
     raise ValueError(
         f"{what} holds values too large for {name} (largest |{what}| {largest:.3g}; {name} "

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from . import checkpoints, lbfgs, network
-from ._backend import to_numpy
+from ._backend import _float_name, to_numpy
 from ._history import History
 from ._namespace import array_namespace
 from ._options import Options
@@ -520,7 +520,7 @@ class Loop:
             for name, value in (("W", max(map(largest, weights))), ("X", largest(run.X)),
                                 ("y", largest(run.Y)))
         )  # fmt: skip
-        dtype = str(getattr(run.dtype, "name", run.dtype)).rpartition(".")[2]
+        dtype = _float_name(run.dtype)
         wider = ", or dtype='float64'" if dtype == "float32" else ""
         return (
             f"training cannot start: the cost of the starting parameters is {J} at iteration "

@@ -10,7 +10,7 @@ from typing import Any
 import array_api_compat as aac
 import numpy as np
 
-from ._backend import Backend, _is_array, resolve_backend, to_numpy
+from ._backend import Backend, _float_name, _is_array, resolve_backend, to_numpy
 from ._inputs import as_data, check_finite, check_real
 from ._options import Options
 from ._precision import check_precision
@@ -162,7 +162,7 @@ def _class_index(be: Backend, Y: Array, targets: Targets) -> np.ndarray:
 def _in_dtype(w: np.ndarray, dtype: Any) -> np.ndarray:
     """Host weights ``w`` (float64) in the run's ``dtype``; a total too large for it (the
     losses divide by it): an error."""
-    name = str(getattr(dtype, "name", dtype)).rpartition(".")[2]
+    name = _float_name(dtype)
     total, largest = float(np.sum(w)), float(np.finfo(name).max)
     if not total <= largest:
         raise ValueError(

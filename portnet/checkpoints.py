@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import serialization
-from ._backend import to_numpy
+from ._backend import _float_name, to_numpy
 from ._history import History
 from ._trees import tree_leaves, tree_map
 
@@ -100,7 +100,7 @@ def describe(run: Any, rule: Any) -> dict[str, Any]:
         "data": [list(run.X.shape), _digest(run.X), _digest(run.Y)],
         "weights": weights or None,
         "validation": validation,
-        "dtype": str(getattr(run.dtype, "name", run.dtype)).rpartition(".")[2],
+        "dtype": _float_name(run.dtype),
         "optimizer": rule.name,
         "learning_rate": [schedule.name, [[k, v] for k, v in schedule.options]],
         "l2": run.net.l2,
