@@ -20,6 +20,7 @@ pin files of ``backends/`` are checked against it when this file loads (backends
 - ``bench`` / ``bench_gpu``: the batch benchmark on the CPU backends (``benchmarks/bench.py``)
   or on CUDA (``benchmarks/bench_gpu.py``; skipped, saying why, without a GPU);
   ``nox -s bench -- --dask``: Dask's overhead per step (``benchmarks/bench_dask.py``).
+- ``docs``: the documentation site (``docs/``), warnings as errors (CI runs it).
 - ``lint``: ruff.
 """
 
@@ -166,3 +167,18 @@ def lint(session: nox.Session) -> None:
     session.install("ruff>=0.6")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation site (docs/, Sphinx + MyST + numpydoc) into docs/_build/html:
+    warnings are errors, and every reference to portnet's objects and every link between
+    pages is checked; its pictures are drawn by portnet's own code as it builds.
+    ``nox -s docs -- --linkcheck`` also asks every web address (needs network)."""
+    session.install("-r", "backends/numpy.txt", "-r", "backends/cli.txt")
+    session.install("-r", "docs/requirements.txt")
+    session.install("-e", ".")
+    build = ["sphinx-build", "-W", "--keep-going", "-n", "-q"]
+    session.run(*build, "-b", "html", "docs", "docs/_build/html", env={"MPLBACKEND": "Agg"})
+    if "--linkcheck" in session.posargs:
+        session.run(*build, "-b", "linkcheck", "docs", "docs/_build/linkcheck")

@@ -133,7 +133,7 @@ class Adapter:
         """``run(carry, *args, n=...)``: ``n`` (≥ 1) successive ``carry, out = fn(carry,
         *args, report=..., **static)``, the last carry and the first call's ``out`` (only the
         first is asked to ``report``): a Python loop, or on a CUDA device with CUDA graphs on
-        (:mod:`portnet._graphs`, opt-in) the silent steps replayed as one recorded graph."""
+        (``portnet._graphs``, opt-in) the silent steps replayed as one recorded graph."""
         recorder = _graphs.uses_graphs(be)
         if recorder is not None:
             return quiet(_graphs.graph_repeat(fn, recorder, **static))
