@@ -45,7 +45,7 @@ autodoc_member_order = "bysource"
 numpydoc_show_class_members = False
 numpydoc_xref_param_type = False
 
-plot_include_source = True
+plot_include_source = False  # MyST cannot show it (its directive state has no insert_input)
 plot_html_show_source_link = False
 plot_html_show_formats = False
 plot_formats = [("png", 110)]
