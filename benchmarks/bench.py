@@ -35,6 +35,7 @@ import json
 import math
 import os
 import platform
+import re
 import statistics
 import sys
 import time
@@ -548,10 +549,46 @@ def _summary(checks):
     )
 
 
+def _plotted(by_m):
+    """The contenders timed in at least one batch of a sweep (``m`` -> rows), sorted."""
+    return sorted({r["contender"] for rows in by_m.values() for r in rows if "step_s" in r})
+
+
+def draw(ax, by_m, *, net=SWEEP_NET, dtype="float32", note=""):
+    """Samples/s against the batch size of one sweep (``m`` -> rows, as :func:`report`
+    keeps them, or as :func:`sweeps_from_markdown` reads them back) on the matplotlib
+    ``ax``: a line per timed contender, portnet's solid, its peers' dashed; rows without
+    figures (a contender not run) are left out."""
+    for name in _plotted(by_m):
+        ms = sorted(
+            m
+            for m, rows in by_m.items()
+            if any(r["contender"] == name and "step_s" in r for r in rows)
+        )
+        ys = [
+            next(r["samples_per_s"] for r in by_m[m] if r["contender"] == name and "step_s" in r)
+            for m in ms
+        ]
+        ax.plot(
+            ms,
+            ys,
+            marker="o",
+            label=name,
+            linestyle="-" if name.startswith("portnet") else "--",
+        )
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("batch size m (full-batch step)")
+    ax.set_ylabel("samples / s")
+    ax.set_title(f"{'-'.join(map(str, net))} net, {dtype}, one training step{note}")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+
+
 def plot(sweeps, out, *, net=SWEEP_NET, stem="throughput", note=""):
     """Samples/s against the sweep's batch size, one PNG per key of ``sweeps`` (a dtype, or
-    the GPU benchmark's "float32-highest"), named ``{stem}-{key}.png``; ``note`` ends the
-    title.  None written (an empty list) without matplotlib."""
+    the GPU benchmark's "float32-highest"), named ``{stem}-{key}.png``, each drawn by
+    :func:`draw`; ``note`` ends the title.  None written (an empty list) without matplotlib."""
     try:
         import matplotlib
 
@@ -561,37 +598,56 @@ def plot(sweeps, out, *, net=SWEEP_NET, stem="throughput", note=""):
         return []
     paths = []
     for dtype, by_m in sweeps.items():
-        names = sorted({r["contender"] for rows in by_m.values() for r in rows if "step_s" in r})
-        if not names:  # every batch skipped or failed: nothing to draw
+        if not _plotted(by_m):  # every batch skipped or failed: nothing to draw
             continue
         fig, ax = plt.subplots(figsize=(7, 4.5))
-        for name in names:
-            ms = sorted(
-                m
-                for m, rows in by_m.items()
-                if any(r["contender"] == name and "step_s" in r for r in rows)
-            )
-            ys = [next(r["samples_per_s"] for r in by_m[m] if r["contender"] == name) for m in ms]
-            ax.plot(
-                ms,
-                ys,
-                marker="o",
-                label=name,
-                linestyle="--" if not name.startswith("portnet") else "-",
-            )
-        ax.set_xscale("log", base=2)
-        ax.set_yscale("log")
-        ax.set_xlabel("batch size m (full-batch step)")
-        ax.set_ylabel("samples / s")
-        ax.set_title(f"{'-'.join(map(str, net))} net, {dtype}, one training step{note}")
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8)
+        draw(ax, by_m, net=net, dtype=dtype, note=note)
         fig.tight_layout()
         path = out / f"{stem}-{dtype}.png"
         fig.savefig(path, dpi=110)
         plt.close(fig)
         paths.append(path)
     return paths
+
+
+#: a sweep's heading in a report's Markdown (:func:`report`): "## sweep 256-256-1 m=1024, float32"
+SWEEP_HEADING = re.compile(r"^## sweep (\d+(?:-\d+)+) m=(\d+), (\w+)\s*$")
+#: the units :func:`_fmt_time` writes, in seconds
+UNITS = {"µs": 1e-6, "ms": 1e-3, "s": 1.0}
+
+
+def sweeps_from_markdown(path, *, net=SWEEP_NET):
+    """The sweep of a report :func:`report` wrote (``bench.md``, or a copy of it such as
+    docs/bench-this-machine.md) in the structure :func:`plot` and :func:`draw` take:
+    dtype -> m -> rows, each row ``{"contender", "step_s", "samples_per_s"}`` as the
+    Markdown prints them (3 significant digits), or ``{"contender", "missing"}`` for a
+    contender that was not run.  Only the sweeps of ``net``; batches the report lists as
+    skipped have no rows (they were never timed)."""
+    want = "-".join(map(str, net))
+    sweeps, rows = {}, None
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if line.startswith("#"):
+            heading = SWEEP_HEADING.match(line)
+            rows = None
+            if heading and heading.group(1) == want:
+                m, dtype = int(heading.group(2)), heading.group(3)
+                rows = sweeps.setdefault(dtype, {}).setdefault(m, [])
+            continue
+        if rows is None or not line.startswith("| ") or line.startswith(("| contender", "| ---")):
+            continue
+        name, figure, *cells = (c.strip() for c in line.strip().strip("|").split(" | "))
+        if figure.startswith("not run: "):
+            rows.append({"contender": name, "missing": figure.removeprefix("not run: ")})
+            continue
+        value, unit = figure.split()
+        rows.append(
+            {
+                "contender": name,
+                "step_s": float(value) * UNITS[unit],
+                "samples_per_s": float(cells[1]),
+            }
+        )
+    return sweeps
 
 
 def _versions():
@@ -613,7 +669,7 @@ def _blas(cpu_flags=None):
     kernels without AVX-512 on a CPU that has it, because ``OPENBLAS_CORETYPE`` asks for them
     (this project's machines set ``Haswell``) or because its detection chose them (AMD Zen 5
     before OpenMathLib/OpenBLAS#6033): NumPy's products are then slower than the CPU allows
-    (README, "This machine").  ``cpu_flags`` defaults to ``/proc/cpuinfo``'s (Linux; none
+    (docs/guide/speed.md, "Results").  ``cpu_flags`` defaults to ``/proc/cpuinfo``'s (Linux; none
     elsewhere).
     """
     try:

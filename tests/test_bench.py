@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -423,3 +424,64 @@ def test_the_gpu_flag_runs_the_gpu_benchmark(bench, tmp_path, monkeypatch, capsy
     assert bench.main(argv) == 5
     assert calls == [["--out", str(tmp_path), "--rounds", "2", "--settle", "0.0", "--tiny"]]
     assert "bench.py --gpu: benchmarks/bench_gpu.py --out" in capsys.readouterr().out
+
+
+def _sweep_rows(m, names, missing=()):
+    """Rows of one sweep batch as ``measure`` makes them (what ``report`` formats)."""
+    rows = []
+    for k, name in enumerate(names):
+        step = m * 10.0 ** (k - 7) * (1.2345 + k)  # from µs to s across contenders and m
+        rows.append(
+            {
+                "contender": name,
+                "step_s": step,
+                "ratio": 1.0 + k,
+                "samples_per_s": m / step,
+                "gflops": 1.5,
+                "step_over_matmul": None,
+                "peak_mb": 12.0,
+            }
+        )
+    return rows + [{"contender": name, "missing": "not installed here"} for name in missing]
+
+
+def test_a_reports_sweep_reads_back_as_the_sweep_it_wrote(bench, tmp_path, capsys):
+    """``sweeps_from_markdown`` reads the sweep of a report ``report`` wrote (bench.md)
+    back into what ``plot`` and ``draw`` take, with the figures as the Markdown prints them;
+    the site's throughput plot is drawn from docs/bench-this-machine.md so."""
+    names = ["seeds-numpy", "portnet-numpy", "portnet-jax"]
+    results = {("64-32-1", "float32"): _sweep_rows(2048, names)}  # not a sweep: left out
+    for dtype, ms in (("float32", (256, 1024, 4096)), ("float64", (256,))):
+        for m in ms:
+            results[f"sweep 256-256-1 m={m}", dtype] = _sweep_rows(m, names, ["portnet-cupy"])
+    meta = {
+        "date": "today", "machine": "here", "versions": {}, "rounds": 1, "planar_rounds": 1,
+        "settle_s": 0.0, "cpu": "CPU", "blas": "BLAS", "blas_warning": None,
+    }  # fmt: skip
+    skipped = {"float64": {1024: "needs more memory"}}
+    bench.report(tmp_path, meta, {}, results, skipped)
+    capsys.readouterr()
+    read = bench.sweeps_from_markdown(tmp_path / "bench.md")
+    assert {d: sorted(by_m) for d, by_m in read.items()} == {
+        "float32": [256, 1024, 4096],
+        "float64": [256],  # the skipped batch was never timed: no rows
+    }
+    for dtype, by_m in read.items():
+        for m, rows in by_m.items():
+            wrote = results[f"sweep 256-256-1 m={m}", dtype]
+            assert [r["contender"] for r in rows] == [r["contender"] for r in wrote]
+            for got, want in zip(rows, wrote, strict=True):
+                if "missing" in want:
+                    assert got == {"contender": want["contender"], "missing": want["missing"]}
+                    continue
+                assert bench._fmt_time(got["step_s"]) == bench._fmt_time(want["step_s"])
+                assert f"{got['samples_per_s']:.3g}" == f"{want['samples_per_s']:.3g}"
+    site = bench.sweeps_from_markdown(Path(__file__).parents[1] / "docs/bench-this-machine.md")
+    assert sorted(site["float32"]) == [2**p for p in range(8, 21, 2)]
+    figure = pytest.importorskip("matplotlib.figure")
+    ax = figure.Figure().subplots()
+    bench.draw(ax, site["float32"], dtype="float32")
+    timed = {r["contender"] for r in site["float32"][2**20] if "step_s" in r}
+    assert {line.get_label() for line in ax.get_lines()} == timed
+    assert "portnet-numpy" in timed
+    assert "portnet-cupy" not in timed  # not run: not drawn
