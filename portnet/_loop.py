@@ -352,7 +352,7 @@ class Loop:
             if logging and i > start:  # before this epoch's permutation is drawn
                 self._checkpoint(i, theta, state, batches.host_order if k else None)
             if k == 0:
-                batches.new_epoch()
+                batches.new_epoch(i // run.per_epoch + 1)
             if logging:
                 reason = self._log(i, theta, self._training_cost(theta))
                 if reason is not None:
@@ -374,6 +374,7 @@ class Loop:
         )
         value_and_grad = functools.partial(_on_data, objective, *run.data)
         read, iterate = run.be.read, quiet(lbfgs.iterate)  # a trial step may overflow
+        every = 1 if o.log_every == "epoch" else o.log_every  # an iteration: a full pass
         gtol = lbfgs.GTOL if o.tol is None else o.tol  # SciPy's defaults where None
         limits = {"gtol": gtol, "max_fun": o.max_fun or lbfgs.MAX_FUN}
         state = lbfgs.start(value_and_grad, lbfgs.flatten(theta), read=read)
@@ -386,7 +387,7 @@ class Loop:
                 if not self.history.step or self.history.step[-1] != i:
                     self._log(i, theta, state.f, final=True)
                 return theta, reason
-            if i % o.log_every == 0 and (reason := self._log(i, theta, state.f)) is not None:
+            if i % every == 0 and (reason := self._log(i, theta, state.f)) is not None:
                 self.steps = i
                 return theta, reason
             state = iterate(value_and_grad, state, o.rule, read=read)
@@ -403,7 +404,7 @@ class Loop:
         seen = (start // run.per_epoch) * run.X.shape[0]  # samples trained on
         reason = None
         for first in range(start, run.iterations, run.per_epoch):
-            batches.new_epoch()
+            batches.new_epoch(first // run.per_epoch + 1)
             total, rows = 0.0, 0
             for k in range(min(run.per_epoch, run.iterations - first)):
                 (theta, state), J = step((theta, state), *batches.batch(k))
@@ -563,8 +564,10 @@ class _Batches:
             None if resumed_order is None or self.chunked else run.be.asarray(resumed_order)
         )
 
-    def new_epoch(self) -> None:
-        """One permutation (of the samples, or on Dask of the chunks), one copy to the device."""
+    def new_epoch(self, epoch: int) -> None:
+        """One permutation (of the samples, or on Dask of the chunks), one copy to the device;
+        samples of weight 0 kept (``zero_weights="keep"``): a batch of them alone is an
+        error, before the epoch's first step."""
         run = self.run
         count = run.per_epoch if self.chunked else run.X.shape[0]
         if not self.shuffle:
@@ -575,7 +578,28 @@ class _Batches:
             self.previous = self.host_order
         else:
             self.host_order = run.shuffling.permutation(count)
+        if run.zero_rows is not None:
+            self._check_weighed(epoch)
         self.order = None if self.chunked else run.be.asarray(self.host_order)
+
+    def _check_weighed(self, epoch: int) -> None:
+        """Every batch of the epoch weighs something: a batch whose samples all have weight
+        0 would average their losses over a total weight of 0 (scikit-learn's MLP raises
+        ``ZeroDivisionError`` there)."""
+        run = self.run
+        starts = np.arange(0, run.X.shape[0], run.batch)  # (per_epoch,)
+        if self.chunked:  # chunk c: rows [c·batch, (c+1)·batch), the k-th step's host_order[k]
+            empty = np.logical_and.reduceat(run.zero_rows, starts)[self.host_order]
+        else:
+            empty = np.logical_and.reduceat(run.zero_rows[self.host_order], starts)
+        if empty.any():
+            k = int(np.argmax(empty))
+            raise ValueError(
+                f"batch {k + 1} of epoch {epoch} ({self.size(k)} samples) holds only samples "
+                "of weight 0: its loss, a mean weighted by them, would be 0/0. Use a larger "
+                "batch_size, or leave the samples of weight 0 out (portnet.train's default "
+                "zero_weights='drop')"
+            )
 
     def size(self, k: int) -> int:
         """The rows of the ``k``-th batch of the epoch."""

@@ -53,6 +53,7 @@ class Options:
     loss: str | Loss = "auto"
     sample_weight: Any = None
     class_weight: str | dict[Any, float] | None = None
+    zero_weights: str = "drop"
     optimizer: str | Optimizer = "sgd"
     learning_rate: float | Schedule | None = None
     iterations: int | None = None
@@ -148,6 +149,7 @@ def _model_options(o: Options) -> dict[str, Any]:
         "l2": real("l2", o.l2),
         "sample_weight": check_sample_weight(o.sample_weight),
         "class_weight": check_class_weight(o.class_weight),
+        "zero_weights": choice("zero_weights", o.zero_weights, ("drop", "keep")),
     }
 
 

@@ -34,7 +34,8 @@ class Prepared:
     every weight 1), ``validation`` the held-out ``(Xv, Yv, wv)`` with ``early_stopping``;
     ``batch`` rows a step, ``per_epoch`` steps an epoch, ``iterations`` steps in all;
     ``shuffling`` the generator of the epochs' sample orders (a ``RandomState`` seed's own:
-    scikit-learn's one stream).
+    scikit-learn's one stream); ``zero_rows`` the training samples of weight 0 kept in the
+    batches (``zero_weights="keep"``), a host mask ``(m,)``, None where there are none.
     """
 
     be: Backend
@@ -51,6 +52,7 @@ class Prepared:
     per_epoch: int
     iterations: int
     shuffling: np.random.Generator | np.random.RandomState
+    zero_rows: np.ndarray | None = None
 
     @property
     def data(self) -> tuple[Array, ...]:
@@ -72,7 +74,7 @@ def prepare(X: Any, y: Any, options: Options) -> Prepared:
     if targets.kind == "continuous":  # real targets: finite in y (checked), and in dtype?
         check_finite(be, be.xp, Y, "y", source=y)
     X, Y = be.samples(X, Y)
-    X, Y, w = _weighted(be, dtype, (X, Y), targets, options, rows)
+    X, Y, w, zeros_kept = _weighted(be, dtype, (X, Y), targets, options, rows)
     if w is not None and not takes_weights(loss):
         raise ValueError(
             f"loss {loss.name!r} takes no sample weights (its value and gradient take no "
@@ -90,6 +92,7 @@ def prepare(X: Any, y: Any, options: Options) -> Prepared:
             held = _held_out(be, dtype, targets, options.validation_data, X.shape[1])
         X, Y, w = _samples(be, X, Y, w, rows=rows)
         validation = _samples(be, *held)
+    zero_rows = _zero_rows(w, validation) if zeros_kept else None
     batch = X.shape[0] if options.batch_size is None else min(options.batch_size, X.shape[0])
     if batch == X.shape[0]:  # every step reads all of X: laid out for that (NumPy: one copy)
         X, Y = be.full_batch(X, Y)
@@ -99,7 +102,7 @@ def prepare(X: Any, y: Any, options: Options) -> Prepared:
         iterations = options.epochs * per_epoch if options.epochs is not None else 10_000
     return Prepared(
         be, dtype, precision, net, targets, X, Y, w, validation, theta, batch, per_epoch,
-        iterations, shuffling,
+        iterations, shuffling, zero_rows,
     )  # fmt: skip
 
 
@@ -113,15 +116,16 @@ def _samples(be: Backend, X: Array, Y: Array, w: Array | None, *, rows: int | No
 def _weighted(
     be: Backend, dtype: Any, data: tuple[Array, Array], targets: Targets, options: Options,
     rows: int | None,
-) -> tuple[Array, Array, Array | None]:  # fmt: skip
+) -> tuple[Array, Array, Array | None, bool]:  # fmt: skip
     """``(X, Y, w)``: the samples and their weights (``sample_weight`` times the class
-    weights) in ``dtype``, the samples of weight 0 left out (they count for nothing, and no
-    batch then weighs 0); ``w`` None where every weight is 1 (the unweighted run, bit for
-    bit).  The weights are checked and combined on the host."""
+    weights) in ``dtype``, with ``zero_weights="drop"`` the samples of weight 0 left out
+    (they count for nothing, and no batch then weighs 0); ``w`` None where every weight is
+    1 (the unweighted run, bit for bit); and whether samples of weight 0 were kept.  The
+    weights are checked and combined on the host."""
     X, Y = data
     given, class_weight = options.sample_weight, options.class_weight
     if given is None and class_weight is None:
-        return X, Y, None
+        return X, Y, None, False
     m = X.shape[0]
     w = np.ones(m) if given is None else of_length(given, m)
     if class_weight is not None:
@@ -133,13 +137,36 @@ def _weighted(
             "the samples' weights (sample_weight times class_weight) are zero for every "
             "sample: nothing to train on"
         )
-    if keep.size < m:
+    zeros_kept = keep.size < m and options.zero_weights == "keep"
+    if keep.size < m and not zeros_kept:
         index = be.asarray(keep)
         X, Y, w = be.xp.take(X, index, axis=0), be.xp.take(Y, index, axis=0), w[keep]
     placed = None if np.all(w == 1) else be.asarray(w, dtype)
     if placed is None and keep.size == m:
-        return X, Y, None
-    return _samples(be, X, Y, placed, rows=rows)
+        return X, Y, None, False
+    return (*_samples(be, X, Y, placed, rows=rows), zeros_kept)
+
+
+def _zero_rows(w: Array, validation: tuple[Array, Array, Array | None] | None) -> np.ndarray | None:
+    """``zero_weights="keep"``: the training samples of weight 0 (a host mask, read once;
+    None where the validation split took them all), for the loop to refuse a batch that
+    weighs nothing; a training or held-out part weighing nothing in all (its weighted
+    mean 0/0): an error."""
+    zero = np.asarray(to_numpy(w)) == 0
+    for part, rows in (("left for training", zero), ("held out", _zero(validation))):
+        if rows is not None and rows.all():
+            raise ValueError(
+                f"every sample {part} by the validation split has weight 0 (their loss, a "
+                "mean weighted by them, would be 0/0): give another validation_fraction or "
+                "seed, or validation_data"
+            )
+    return zero if zero.any() else None
+
+
+def _zero(validation: tuple[Array, Array, Array | None] | None) -> np.ndarray | None:
+    if validation is None or validation[2] is None:
+        return None
+    return np.asarray(to_numpy(validation[2])) == 0
 
 
 def _class_index(be: Backend, Y: Array, targets: Targets) -> np.ndarray:

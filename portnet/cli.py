@@ -52,6 +52,21 @@ def _hidden(text: str) -> tuple[int, ...]:
         ) from None
 
 
+def _log_every(text: str) -> int | str:
+    """``--log-every``: a positive number of updates, or ``epoch``."""
+    if text.strip().lower() == "epoch":
+        return "epoch"
+    try:
+        every = int(text)
+    except ValueError:
+        every = 0
+    if every < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive number of updates (e.g. 100) or 'epoch', got {text!r}"
+        )
+    return every
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="portnet",
@@ -87,7 +102,20 @@ def _train_parser(commands: Any) -> None:
     )
     tr.add_argument(
         "--label",
-        help="label column of a .csv/.tsv/.npy, by name or index (default: the last column)",
+        help="label column of a .csv/.tsv/.npy, by name or index (default: the last column "
+        "other than the weights column)",
+    )
+    tr.add_argument(
+        "--weights-column",
+        metavar="NAME",
+        help="column of each sample's weight (a number >= 0), by name or index, left out "
+        "of the features; .npz: the array NAME, e.g. sample_weight (default: unweighted)",
+    )
+    tr.add_argument(
+        "--class-weight",
+        choices=("balanced",),
+        help="balanced: weigh each class by n / (n_classes · its count), times the weights "
+        "column (classifiers only; default: every class 1)",
     )
     tr.add_argument(
         "--hidden",
@@ -144,9 +172,11 @@ def _train_parser(commands: Any) -> None:
     )
     tr.add_argument(
         "--log-every",
-        type=int,
+        type=_log_every,
         default=1000,
-        help="print the cost every N steps (default: %(default)s)",
+        metavar="N|epoch",
+        help="print the cost every N steps, or at every epoch's end: the mean of its batch "
+        "costs (default: %(default)s)",
     )
     tr.add_argument(
         "--out",
@@ -168,7 +198,7 @@ def _predict_parser(commands: Any) -> None:
         help="predictions of a saved model",
         description="Predict with a model written by `portnet train` (or Model.save). DATA is "
         "a .csv/.tsv/.npy/.npz file laid out as for training; a label column, if present, is left "
-        "out and the score printed to stderr.",
+        "out and the score printed to stderr (weighted by the --weights-column, also left out).",
     )
     pr.add_argument("model", type=Path, help="a model file (.npz)")
     pr.add_argument("data", type=Path, help="a .csv/.tsv/.npy/.npz file of samples")
@@ -177,28 +207,38 @@ def _predict_parser(commands: Any) -> None:
         help="label column of a .csv/.tsv/.npy, by name or index "
         "(default: the last column, if the file has one more than the features)",
     )
+    pr.add_argument(
+        "--weights-column",
+        metavar="NAME",
+        help="column of each sample's weight, by name or index (as for training): left out "
+        "of the features, it weighs the score",
+    )
     pr.add_argument("--proba", action="store_true", help="class probabilities instead")
     pr.add_argument("--out", type=Path, help=".csv or .npy file (default: stdout)")
     pr.add_argument("--backend", choices=BACKENDS, default="numpy", help="default: %(default)s")
     pr.add_argument("--device", help="e.g. cpu:1 (JAX), cuda:0 (torch) (default: the backend's)")
 
 
-def _read_training_data(args: argparse.Namespace) -> tuple[str, Any, Any, Any]:
-    """The data's name, X, y and its column names (None where not known)."""
+def _read_training_data(args: argparse.Namespace) -> tuple[str, datafiles.Table]:
+    """The data's name, and X, y, its column names (None where not known) and the samples'
+    weights (None: unweighted)."""
     if args.data in datasets.NAMES:
         if args.label is not None:
             raise ValueError("--label is for data files; built-in data sets have their labels")
-        X, y = datasets.load(args.data)
-        return args.data, X, y, None
+        if args.weights_column is not None:
+            raise ValueError(
+                "--weights-column is for data files; built-in data sets have no weights"
+            )
+        return args.data, datafiles.Table(*datasets.load(args.data), None)
     if Path(args.data).suffix.lower() not in datafiles.SUFFIXES:
         raise ValueError(
             f"--data must be a built-in data set ({', '.join(datasets.NAMES)}) or a "
             f"{'/'.join(datafiles.SUFFIXES)} file, got {args.data!r}"
         )
-    X, y, names = datafiles.read_table(args.data, label=args.label)
-    if y is None:
+    table = datafiles.read_table(args.data, label=args.label, weights=args.weights_column)
+    if table.y is None:
         raise ValueError(f"{args.data} holds no labels: an .npz for training needs an array 'y'")
-    return args.data, X, y, names
+    return args.data, table
 
 
 def _say(quiet: bool) -> Any:
@@ -219,8 +259,9 @@ def _say(quiet: bool) -> Any:
 class _Progress:
     """Training progress: a tqdm bar (when installed) and the course's cost lines."""
 
-    def __init__(self, total: int | None, quiet: bool) -> None:
+    def __init__(self, total: int | None, quiet: bool, *, per_epoch: int | None = None) -> None:
         self.quiet, self.bar, self.done, self.say = quiet, None, 0, _say(quiet)
+        self.per_epoch = per_epoch  # updates an epoch, where log points are epochs' ends
         if quiet:
             return
         try:
@@ -234,6 +275,8 @@ class _Progress:
         if self.quiet:
             return
         line = f"Cost after iteration {step}: {cost:.6f}"
+        if self.per_epoch is not None:  # the last epoch may end early (--iterations)
+            line = f"Cost after epoch {-(-step // self.per_epoch)}: {cost:.6f}"
         if self.bar is None:
             self.say(line)
             return
@@ -250,9 +293,11 @@ class _Progress:
             self.bar.close()
 
 
-def _options(args: argparse.Namespace) -> Options:
-    """The run's options from the command line, checked (before anything is trained)."""
+def _options(args: argparse.Namespace, sample_weight: Any) -> Options:
+    """The run's options from the command line and the samples' weights, checked (before
+    anything is trained)."""
     given = {name: getattr(args, name) for name in OPTION_NAMES if hasattr(args, name)}
+    given["sample_weight"] = sample_weight
     if args.backend == "jax" and args.dtype is None:
         given["dtype"] = "float32"  # JAX's own default: float64 needs its x64 mode
     return Options(**given)
@@ -272,26 +317,30 @@ def _train(args: argparse.Namespace) -> int:
         import jax  # the command owns its process: float64 asked for explicitly turns on x64
 
         jax.config.update("jax_enable_x64", True)
-    name, X, y, features = _read_training_data(args)
+    name, (X, y, features, w) = _read_training_data(args)
     say = _say(args.quiet)
     say(f"data: {name} ({X.shape[0]} samples, {X.shape[1]} features)")
-    options = _options(args)
+    options = _options(args, w)
     _check_out(args)
     if args.plot:
         plots._pyplot()  # --plot without matplotlib: say so before training, not after
-    if args.epochs is not None:  # each epoch is ceil(m / batch) updates
-        batch = min(args.batch_size or X.shape[0], X.shape[0])
-        total = args.epochs * -(-X.shape[0] // max(batch, 1))
+    batch = min(args.batch_size or X.shape[0], X.shape[0])
+    per_epoch = -(-X.shape[0] // max(batch, 1))  # each epoch is ceil(m / batch) updates
+    if args.epochs is not None:
+        total = args.epochs * per_epoch
     else:
         total = 10_000 if args.iterations is None else args.iterations
     start = time.perf_counter()
     with _compiling(args.backend) as compiling:
-        model, status = _fit(X, y, options, _Progress(total, args.quiet))
+        by_epoch = per_epoch if args.log_every == "epoch" else None
+        progress = _Progress(total, args.quiet, per_epoch=by_epoch)
+        model, status = _fit(X, y, options, progress)
     seconds = time.perf_counter() - start
     if model is None:
         return status
     say(f"model: {model}")
-    say(f"training {'accuracy' if model.is_classifier else 'R²'}: {model.score(X, y):.4f}")
+    what = ("accuracy" if model.is_classifier else "R²") + ("" if w is None else " (weighted)")
+    say(f"training {what}: {model.score(X, y, sample_weight=w):.4f}")
     spent = "" if compiling is None else f", of which {sum(compiling):.2f} s compiling"
     say(f"time: {seconds:.2f} s for {model.n_steps} iterations{spent}")
     say("wrote: " + ", ".join(map(str, _write(args, model, X, y, features))))
@@ -363,7 +412,9 @@ def _predict(args: argparse.Namespace) -> int:
 
         jax.config.update("jax_enable_x64", True)
     model = load(args.model, backend=args.backend, device=args.device)
-    X, y = datafiles.read(args.data, label=args.label, n_features=model.n_features_in_)
+    X, y, _, w = datafiles.read_table(
+        args.data, label=args.label, n_features=model.n_features_in_, weights=args.weights_column
+    )
     if args.out is not None:
         if args.out.suffix not in (".csv", ".npy"):
             raise ValueError(f"--out must be a .csv or .npy file, got {str(args.out)!r}")
@@ -375,8 +426,8 @@ def _predict(args: argparse.Namespace) -> int:
         )
     out = np.asarray(to_numpy(model.predict_proba(X) if args.proba else model.predict(X)))
     if y is not None:
-        what = "accuracy" if model.is_classifier else "R²"
-        print(f"{what} on {args.data}: {model.score(X, y):.4f}", file=sys.stderr)
+        what = ("accuracy" if model.is_classifier else "R²") + ("" if w is None else " (weighted)")
+        print(f"{what} on {args.data}: {model.score(X, y, sample_weight=w):.4f}", file=sys.stderr)
     if args.out is not None and args.out.suffix == ".npy":
         np.save(args.out, out)
         return 0

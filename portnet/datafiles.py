@@ -18,8 +18,15 @@ Layouts (one sample per row, samples first as everywhere in portnet; suffixes in
 - ``.npz``: arrays ``X`` ``(m, n)`` and ``y`` ``(m,)`` or ``(m, k)`` (``y`` optional for
   prediction).
 
+``weights=`` names the column of each sample's weight (as ``label=`` names one; by default
+there is none), left out of the features like the label column; without ``label=`` the
+label is then the last column but it.  Its cells are numbers (an empty one is an error);
+whether they are valid weights (finite, non-negative) :func:`portnet.train` checks.  In an
+``.npz``, ``weights=`` names an array instead (e.g. ``sample_weight``).
+
 With ``n_features`` given (prediction: the model's input width), a ``.csv``/``.npy`` with
-exactly that many columns has no label column, and one with one more has one.
+exactly that many columns (besides a ``weights=`` column) has no label column, and one
+with one more has one.
 
 Errors are ``ValueError("cannot read PATH: ...")``; they name a text file's rows by line
 number as an editor shows it (1-based, the header line counted) and its columns by header
@@ -51,15 +58,19 @@ _UNNAMED = re.compile(r"(Unnamed: \d+)?")
 
 #: says where cell ``(i, j)`` is: data row ``i`` (0-based), column ``j`` of the table read
 _Where = Callable[[int, int], str]
+#: which columns are what: ``label``, ``weights`` (by name or index) and ``n_features``
+_Columns = tuple[str | int | None, str | int | None, int | None]
 
 
 class Table(NamedTuple):
     """A data file's samples: ``X`` ``(m, n)`` float64 (an ``.npz``'s as stored), ``y`` (None
-    if the file has no labels) and the feature columns' header names (None without one)."""
+    if the file has no labels), the feature columns' header names (None without one) and
+    the samples' weights (None without ``weights=``; float64, an ``.npz``'s as stored)."""
 
     X: np.ndarray
     y: np.ndarray | None
     feature_names: tuple[str, ...] | None
+    sample_weight: np.ndarray | None = None
 
 
 class _Layout(NamedTuple):
@@ -77,15 +88,16 @@ def read(
     *,
     label: str | int | None = None,
     n_features: int | None = None,
+    weights: str | int | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """``(X, y)`` from a ``.csv``, ``.tsv``, ``.npy`` or ``.npz`` file (``y`` None if it has
-    none): :func:`read_table` without the column names.
+    none): :func:`read_table` without the column names and the weights.
 
     Raises ``ValueError`` saying what was expected and what the file holds, and
     ``ImportError`` for a text file without pandas.
     """
-    X, y, _ = read_table(path, label=label, n_features=n_features)
-    return X, y
+    table = read_table(path, label=label, n_features=n_features, weights=weights)
+    return table.X, table.y
 
 
 def read_table(
@@ -93,10 +105,12 @@ def read_table(
     *,
     label: str | int | None = None,
     n_features: int | None = None,
+    weights: str | int | None = None,
 ) -> Table:
-    """``Table(X, y, feature_names)`` from a ``.csv``, ``.tsv``, ``.npy`` or ``.npz`` file.
+    """``Table(X, y, feature_names, sample_weight)`` from a ``.csv``, ``.tsv``, ``.npy`` or
+    ``.npz`` file.
 
-    ``label`` and ``n_features`` as in the module's description.
+    ``label``, ``n_features`` and ``weights`` as in the module's description.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -107,10 +121,12 @@ def read_table(
     if not path.is_file():
         raise ValueError(f"cannot read {path}: no such file")
     if suffix == ".npz":
-        return Table(*_npz(path), None)
+        X, y, arrays = _npz(path)
+        return Table(X, y, None, None if weights is None else _named(path, arrays, weights))
+    columns = (label, weights, n_features)
     if suffix == ".npy":
-        return _split(path, list(_npy(path).T), None, label, n_features, None)
-    return _text(path, label, n_features)
+        return _split(path, list(_npy(path).T), None, columns, None)
+    return _text(path, columns)
 
 
 def _npy(path: Path) -> np.ndarray:
@@ -126,7 +142,7 @@ def _npy(path: Path) -> np.ndarray:
     return table
 
 
-def _npz(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+def _npz(path: Path) -> tuple[np.ndarray, np.ndarray | None, dict[str, np.ndarray]]:
     with open(path, "rb") as f:  # an unreadable file: its OSError (permission), as it is
         try:
             with np.load(f, allow_pickle=False) as archive:
@@ -142,7 +158,18 @@ def _npz(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
         raise ValueError(
             f"cannot read {path}: 'y' must have {X.shape[0]} rows like 'X', got shape {y.shape}"
         )
-    return X, y
+    return X, y, arrays
+
+
+def _named(path: Path, arrays: dict[str, np.ndarray], weights: str | int) -> np.ndarray:
+    """An ``.npz``'s weights: the array named ``weights`` (its shape and values are checked
+    where it is used, as a ``sample_weight``)."""
+    if str(weights) not in arrays:
+        raise ValueError(
+            f"cannot read {path}: no array {str(weights)!r} for the weights; it holds "
+            f"{sorted(arrays)}"
+        )
+    return arrays[str(weights)]
 
 
 # -- text files --------------------------------------------------------------------------
@@ -159,7 +186,7 @@ def _pandas(path: Path) -> Any:
     return pandas
 
 
-def _text(path: Path, label: str | int | None, n_features: int | None) -> Table:
+def _text(path: Path, columns: _Columns) -> Table:
     pd = _pandas(path)
     layout = _layout(path)
     frame = _frame(pd, path, layout)
@@ -169,11 +196,11 @@ def _text(path: Path, label: str | int | None, n_features: int | None) -> Table:
     empty = frame.isna().all(axis=1).to_numpy()
     if empty.any():  # rows of empty cells only (",,,"): skipped
         frame = frame[~empty]
-    columns = [frame[j].to_numpy() for j in frame.columns]
+    cells = [frame[j].to_numpy() for j in frame.columns]
     rows = frame.index  # the data rows they came from (0-based, blank lines not counted)
     if header is not None:
-        while columns and _UNNAMED.fullmatch(header[0].strip()) and _is_index(columns[0]):
-            header, columns = header[1:], columns[1:]
+        while cells and _UNNAMED.fullmatch(header[0].strip()) and _is_index(cells[0]):
+            header, cells = header[1:], cells[1:]
 
     def where(i: int, j: int) -> str:
         line, cells = _record(path, layout, int(rows[i]))
@@ -182,7 +209,7 @@ def _text(path: Path, label: str | int | None, n_features: int | None) -> Table:
         name = f"column {j} (counting from 0)" if header is None else f"column {header[j]!r}"
         return f"row {line}, {name}"
 
-    return _split(path, columns, header, label, n_features, where)
+    return _split(path, cells, header, columns, where)
 
 
 def _is_index(column: np.ndarray) -> bool:
@@ -315,36 +342,41 @@ def _split(
     path: Path,
     columns: list[np.ndarray],
     header: list[str] | None,
-    label: str | int | None,
-    n_features: int | None,
+    which: _Columns,
     where: _Where | None,
 ) -> Table:
+    label, weights, n_features = which
     width = len(columns)
-    if n_features is not None and width == n_features and label is None:
+    skip = None if weights is None else _column_index(path, weights, header, width, "weights")
+    rest = width - (skip is not None)  # the label and the features
+    if n_features is not None and rest == n_features and label is None:
         index = None  # prediction data without a label column
-    elif n_features is not None and width != n_features + 1:
+    elif n_features is not None and rest != n_features + 1:
+        besides = "" if skip is None else ", besides the weights column"
         raise ValueError(
             f"cannot read {path}: the model takes {n_features} features, so the file must "
-            f"have {n_features} columns (or {n_features + 1} with a label), it has {width}"
+            f"have {n_features} columns (or {n_features + 1} with a label){besides}, it has "
+            f"{width}"
         )
     else:
-        index = _label_index(path, label, header, width)
-    kept = [j for j in range(width) if j != index]
+        index = _label_index(path, label, header, width, skip)
+    kept = [j for j in range(width) if j not in (index, skip)]
     if not kept:
         raise ValueError(f"cannot read {path}: no feature columns besides the label")
     X = np.empty((len(columns[0]), len(kept)))
     for k, j in enumerate(kept):
         X[:, k] = _feature(path, columns[j], j, where)
     names = None if header is None else tuple(header[j] for j in kept)
+    w = None if skip is None else _weights(path, columns[skip], skip, where)
     if index is None:
-        return Table(X, None, names)
+        return Table(X, None, names, w)
     if where is None:  # a .npy's numeric column
         y = columns[index]
     else:
         y = _labels(path, columns[index], lambda i: f"{where(i, index)} (the label)")
     if y.dtype.kind == "f" and np.all(y == np.round(y)):
         y = y.astype(np.int64)
-    return Table(X, y, names)
+    return Table(X, y, names, w)
 
 
 def _feature(path: Path, column: np.ndarray, j: int, where: _Where | None) -> np.ndarray:
@@ -368,6 +400,27 @@ def _feature(path: Path, column: np.ndarray, j: int, where: _Where | None) -> np
                 f"cannot read {path}: feature columns must be numbers: {where(i, j)} {problem}"
             )
     return column.astype(np.float64)  # numbers as text in a column of mixed chunks
+
+
+def _weights(path: Path, column: np.ndarray, j: int, where: _Where | None) -> np.ndarray:
+    """The weights column as float64: numbers (NaN, infinite, negative ones too, for
+    :func:`portnet.train` to refuse); a text file's empty or text cell refused."""
+    if where is None or column.dtype.kind in "iub":  # a .npy's column; integers
+        return column.astype(np.float64)
+    if column.dtype.kind == "f":  # NaN: an empty cell (pandas reads "nan" as text)
+        empty = np.flatnonzero(np.isnan(column))
+        problems = [(int(empty[0]), "is empty")] if empty.size else []
+    else:  # text: numbers as text ("nan", "inf" too), or not
+        problems = [
+            (i, "is empty" if _empty(cell) else f"holds {cell.strip()!r}")
+            for i, cell in enumerate(column)
+            if _empty(cell) or (isinstance(cell, str) and not _number(cell))
+        ][:1]
+    for i, problem in problems:
+        raise ValueError(
+            f"cannot read {path}: the weights column must hold numbers: {where(i, j)} {problem}"
+        )
+    return column.astype(np.float64)
 
 
 def _empty(cell: Any) -> bool:
@@ -419,19 +472,37 @@ def _label_error(path: Path, cell: Any, where: str) -> ValueError:
     return ValueError(f"cannot read {path}: {where} {problem}: {why}")
 
 
-def _label_index(path: Path, label: str | int | None, header: list[str] | None, width: int) -> int:
+def _label_index(
+    path: Path, label: str | int | None, header: list[str] | None, width: int, skip: int | None
+) -> int:
+    """The label column: ``label``'s, or the last one but the weights column ``skip``."""
     if label is None:
-        return width - 1
-    if isinstance(label, str) and not label.lstrip("-").isdigit():
-        if header is None or label not in header:
+        return width - 1 if skip != width - 1 else width - 2
+    index = _column_index(path, label, header, width, "label")
+    if index == skip:
+        raise ValueError(
+            f"cannot read {path}: the label column {label!r} is the weights column too; "
+            "give them different columns"
+        )
+    return index
+
+
+def _column_index(
+    path: Path, key: str | int, header: list[str] | None, width: int, what: str
+) -> int:
+    """The index of the ``what`` column ``key``: a header name, or a 0-based index
+    (negative from the end)."""
+    if isinstance(key, str) and not key.lstrip("-").isdigit():
+        if header is None or key not in header:
+            named = "column" if what == "label" else f"{what} column"
             raise ValueError(
-                f"cannot read {path}: no column named {label!r}; "
+                f"cannot read {path}: no {named} named {key!r}; "
                 + (f"the header has {header}" if header else "the file has no header row")
             )
-        return header.index(label)
-    index = int(label)
+        return header.index(key)
+    index = int(key)
     if not -width <= index < width:
         raise ValueError(
-            f"cannot read {path}: label column {index} is out of range for {width} columns"
+            f"cannot read {path}: {what} column {index} is out of range for {width} columns"
         )
     return index % width

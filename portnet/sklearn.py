@@ -15,6 +15,7 @@ Needs scikit-learn (``pip install scikit-learn``); portnet itself does not.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import warnings
 from typing import Any, ClassVar
@@ -168,55 +169,39 @@ class _Inputs(BaseEstimator):
         return tags
 
 
+@dataclasses.dataclass(eq=False, repr=False)
 class _Portnet(_Inputs):
-    """What both estimators share: the course's parameters, training, prediction."""
+    """What both estimators share: the course's parameters, training, prediction.
 
-    _loss: str
+    The parameters are declared once, here, as dataclass fields: the generated
+    ``__init__`` only stores them (scikit-learn's rule) and its signature is what
+    ``get_params``, ``set_params`` and ``clone`` read; :class:`PortnetClassifier` adds
+    ``class_weight``.  ``eq`` and ``repr`` are scikit-learn's (identity, ``BaseEstimator``'s).
+    """
 
-    def __init__(
-        self,
-        hidden: int | tuple[int, ...] = (4,),
-        *,
-        activation: str = "tanh",
-        optimizer: str = "adam",
-        learning_rate: float | None = None,
-        iterations: int | None = 2000,
-        epochs: int | None = None,
-        batch_size: int | None = None,
-        l2: float = 0.0,
-        init: str = "auto",
-        seed: int | None = 0,
-        tol: float | None = None,
-        n_iter_no_change: int = 10,
-        early_stopping: bool = False,
-        validation_fraction: float = 0.1,
-        warm_start: bool = False,
-        backend: Any = None,
-        device: Any = None,
-        dtype: Any = None,
-        precision: str = "highest",
-        log_every: int = 100,
-    ) -> None:
-        self.hidden = hidden
-        self.activation = activation
-        self.optimizer = optimizer
-        self.learning_rate = learning_rate
-        self.iterations = iterations
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.l2 = l2
-        self.init = init
-        self.seed = seed
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.warm_start = warm_start
-        self.backend = backend
-        self.device = device
-        self.dtype = dtype
-        self.precision = precision
-        self.log_every = log_every
+    _loss: ClassVar[str]
+
+    hidden: int | tuple[int, ...] = (4,)
+    _: dataclasses.KW_ONLY
+    activation: str = "tanh"
+    optimizer: str = "adam"
+    learning_rate: float | None = None
+    iterations: int | None = 2000
+    epochs: int | None = None
+    batch_size: int | None = None
+    l2: float = 0.0
+    init: str = "auto"
+    seed: int | None = 0
+    tol: float | None = None
+    n_iter_no_change: int = 10
+    early_stopping: bool = False
+    validation_fraction: float = 0.1
+    warm_start: bool = False
+    backend: Any = None
+    device: Any = None
+    dtype: Any = None
+    precision: str = "highest"
+    log_every: int = 100
 
     # -- training --------------------------------------------------------------------------
     def _train(self, X: Any, Y: Any, w: Any, *, params: Any, iterations: Any, epochs: Any) -> None:
@@ -318,6 +303,7 @@ def _accuracy(predicted: Array, y: Any, sample_weight: Any, dtype: Any) -> float
     return float(xp.mean(right))
 
 
+@dataclasses.dataclass(eq=False, repr=False)
 class PortnetClassifier(ClassifierMixin, _Labels, _Portnet):
     """A portnet network as a scikit-learn classifier.
 
@@ -343,40 +329,8 @@ class PortnetClassifier(ClassifierMixin, _Labels, _Portnet):
 
     _loss = "auto"
 
-    def __init__(
-        self,
-        hidden: int | tuple[int, ...] = (4,),
-        *,
-        activation: str = "tanh",
-        optimizer: str = "adam",
-        learning_rate: float | None = None,
-        iterations: int | None = 2000,
-        epochs: int | None = None,
-        batch_size: int | None = None,
-        l2: float = 0.0,
-        class_weight: str | dict[Any, float] | None = None,
-        init: str = "auto",
-        seed: int | None = 0,
-        tol: float | None = None,
-        n_iter_no_change: int = 10,
-        early_stopping: bool = False,
-        validation_fraction: float = 0.1,
-        warm_start: bool = False,
-        backend: Any = None,
-        device: Any = None,
-        dtype: Any = None,
-        precision: str = "highest",
-        log_every: int = 100,
-    ) -> None:
-        super().__init__(
-            hidden, activation=activation, optimizer=optimizer, learning_rate=learning_rate,
-            iterations=iterations, epochs=epochs, batch_size=batch_size, l2=l2, init=init,
-            seed=seed, tol=tol, n_iter_no_change=n_iter_no_change,
-            early_stopping=early_stopping, validation_fraction=validation_fraction,
-            warm_start=warm_start, backend=backend, device=device, dtype=dtype,
-            precision=precision, log_every=log_every,
-        )  # fmt: skip
-        self.class_weight = class_weight
+    _: dataclasses.KW_ONLY
+    class_weight: str | dict[Any, float] | None = None
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> PortnetClassifier:
         """Train on ``(X, y)`` (from the current parameters with ``warm_start=True``), each
@@ -449,6 +403,7 @@ class PortnetClassifier(ClassifierMixin, _Labels, _Portnet):
         return _accuracy(predicted, y, sample_weight, self.model_.dtype)
 
 
+@dataclasses.dataclass(eq=False, repr=False)
 class PortnetRegressor(RegressorMixin, _Portnet):
     """A portnet network as a scikit-learn regressor: identity output, squared error.
 
@@ -504,17 +459,47 @@ _OUTPUTS = {
 _PLACEMENT = ("backend", "device", "dtype", "precision")
 
 
+@dataclasses.dataclass(eq=False, repr=False)
 class _MLP(_Inputs):
     """What both drop-ins share: scikit-learn's MLP parameters translated to portnet's
     :class:`~portnet._options.Options` (one training loop), its fitted attributes, and
-    predictions from ``coefs_`` and ``intercepts_``."""
+    predictions from ``coefs_`` and ``intercepts_``.
+
+    The keyword-only parameters, scikit-learn 1.9's and portnet's own, are declared once
+    here as dataclass fields; each drop-in declares its positional ones, which the
+    generated ``__init__`` puts first (scikit-learn's signatures: the regressor's ``loss``
+    leads).  ``__init__`` only stores them; ``eq`` and ``repr`` are scikit-learn's.
+    """
 
     _multi_output = True
-    _sklearn: type  # scikit-learn's class this one stands in for
+    _sklearn: ClassVar[type]  # scikit-learn's class this one stands in for
 
-    def __init__(self, **params: Any) -> None:  # the subclasses spell their parameters out
-        for name, value in params.items():
-            setattr(self, name, value)
+    _: dataclasses.KW_ONLY
+    solver: str = "adam"
+    alpha: float = 0.0001
+    batch_size: Any = "auto"
+    learning_rate: str = "constant"
+    learning_rate_init: float = 0.001
+    power_t: float = 0.5
+    max_iter: int = 200
+    shuffle: bool = True
+    random_state: Any = None
+    tol: float = 1e-4
+    verbose: bool = False
+    warm_start: bool = False
+    momentum: float = 0.9
+    nesterovs_momentum: bool = True
+    early_stopping: bool = False
+    validation_fraction: float = 0.1
+    beta_1: float = 0.9
+    beta_2: float = 0.999
+    epsilon: float = 1e-8
+    n_iter_no_change: int = 10
+    max_fun: int = 15000
+    backend: Any = None
+    device: Any = None
+    dtype: Any = None
+    precision: str = "highest"
 
     # -- training --------------------------------------------------------------------------
     def _fit(self, X: Any, y: Any, *, incremental: bool, sample_weight: Any = None) -> Any:
@@ -554,7 +539,7 @@ class _MLP(_Inputs):
             hidden=tuple(hidden), activation=_ACTIVATIONS[self.activation],
             loss=self._network_loss(), optimizer="lbfgs", iterations=self.max_iter,
             max_fun=self.max_fun, tol=self.tol, l2=self.alpha, init="glorot_uniform", seed=rng,
-            params=params, sample_weight=w, log_every=1,
+            params=params, sample_weight=w, zero_weights="keep", log_every=1,
             callbacks=_progress if self.verbose else None,
             **{name: getattr(self, name) for name in _PLACEMENT},
         )  # fmt: skip
@@ -647,6 +632,7 @@ class _MLP(_Inputs):
             callbacks=_progress if self.verbose else None,
             params=params,
             state=None if carried is None else carried[1],
+            zero_weights="keep",  # in the batches, as scikit-learn's (sample_weight: _fit's)
             log_every="epoch",
             **{name: getattr(self, name) for name in _PLACEMENT},
         )
@@ -825,11 +811,7 @@ def _constraints(mlp: type) -> dict[str, Any]:
     return {**mlp._parameter_constraints, **mine, "precision": [StrOptions({"highest", "tf32"})]}
 
 
-def _given(arguments: dict[str, Any]) -> dict[str, Any]:
-    """An ``__init__``'s arguments (its ``locals()``), without ``self``."""
-    return {k: v for k, v in arguments.items() if k not in ("self", "__class__")}
-
-
+@dataclasses.dataclass(eq=False, repr=False)
 class MLPClassifier(ClassifierMixin, _Labels, _MLP):
     """scikit-learn's :class:`~sklearn.neural_network.MLPClassifier`, trained by portnet
     on NumPy, CuPy, JAX, torch, array-api-strict or Dask arrays (everything follows X).
@@ -841,8 +823,9 @@ class MLPClassifier(ClassifierMixin, _Labels, _MLP):
     ``loss_curve_``). Beyond it:
     ``backend``, ``device``, ``dtype`` and ``precision``, as for :func:`portnet.train`;
     ``coefs_``, ``intercepts_``, ``predict`` and ``predict_proba`` are in ``X``'s
-    namespace, on its device. ``sample_weight`` as scikit-learn's (samples of weight 0 are
-    left out of the batches, where scikit-learn keeps them). ``solver="lbfgs"`` is portnet's
+    namespace, on its device. ``sample_weight`` as scikit-learn's: samples of weight 0 stay
+    in the batches (a batch of them alone, where scikit-learn raises ``ZeroDivisionError``:
+    a ``ValueError`` before its epoch). ``solver="lbfgs"`` is portnet's
     own L-BFGS (:mod:`portnet.lbfgs`, on every backend), stopping as scikit-learn's SciPy
     call does; its iterates are not SciPy's (another line search), so its loss and
     ``n_iter_`` differ from scikit-learn's before convergence. Differences: sparse ``X`` is
@@ -855,38 +838,8 @@ class MLPClassifier(ClassifierMixin, _Labels, _MLP):
     _sklearn = _SkMLPClassifier
     _parameter_constraints: ClassVar[dict] = _constraints(_SkMLPClassifier)
 
-    def __init__(
-        self,
-        hidden_layer_sizes: Any = (100,),
-        activation: str = "relu",
-        *,
-        solver: str = "adam",
-        alpha: float = 0.0001,
-        batch_size: Any = "auto",
-        learning_rate: str = "constant",
-        learning_rate_init: float = 0.001,
-        power_t: float = 0.5,
-        max_iter: int = 200,
-        shuffle: bool = True,
-        random_state: Any = None,
-        tol: float = 1e-4,
-        verbose: bool = False,
-        warm_start: bool = False,
-        momentum: float = 0.9,
-        nesterovs_momentum: bool = True,
-        early_stopping: bool = False,
-        validation_fraction: float = 0.1,
-        beta_1: float = 0.9,
-        beta_2: float = 0.999,
-        epsilon: float = 1e-8,
-        n_iter_no_change: int = 10,
-        max_fun: int = 15000,
-        backend: Any = None,
-        device: Any = None,
-        dtype: Any = None,
-        precision: str = "highest",
-    ) -> None:
-        _MLP.__init__(self, **_given(locals()))
+    hidden_layer_sizes: Any = (100,)
+    activation: str = "relu"
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPClassifier:
         """Fit the model to ``X`` and the labels (or 0/1 indicator rows) ``y``."""
@@ -1008,6 +961,7 @@ def _squared_error_value(z: Array, y: Array, w: Array | None = None) -> Array:  
 _SQUARED_ERROR = Loss("squared_error", identity, _squared_error_value, squared_error.gradient)
 
 
+@dataclasses.dataclass(eq=False, repr=False)
 class MLPRegressor(RegressorMixin, _MLP):
     """scikit-learn's :class:`~sklearn.neural_network.MLPRegressor`, trained by portnet
     (see :class:`MLPClassifier`: the same parameters, behaviour and differences);
@@ -1017,39 +971,9 @@ class MLPRegressor(RegressorMixin, _MLP):
     _y_numeric = True
     _parameter_constraints: ClassVar[dict] = _constraints(_SkMLPRegressor)
 
-    def __init__(
-        self,
-        loss: str = "squared_error",
-        hidden_layer_sizes: Any = (100,),
-        activation: str = "relu",
-        *,
-        solver: str = "adam",
-        alpha: float = 0.0001,
-        batch_size: Any = "auto",
-        learning_rate: str = "constant",
-        learning_rate_init: float = 0.001,
-        power_t: float = 0.5,
-        max_iter: int = 200,
-        shuffle: bool = True,
-        random_state: Any = None,
-        tol: float = 1e-4,
-        verbose: bool = False,
-        warm_start: bool = False,
-        momentum: float = 0.9,
-        nesterovs_momentum: bool = True,
-        early_stopping: bool = False,
-        validation_fraction: float = 0.1,
-        beta_1: float = 0.9,
-        beta_2: float = 0.999,
-        epsilon: float = 1e-8,
-        n_iter_no_change: int = 10,
-        max_fun: int = 15000,
-        backend: Any = None,
-        device: Any = None,
-        dtype: Any = None,
-        precision: str = "highest",
-    ) -> None:
-        _MLP.__init__(self, **_given(locals()))
+    loss: str = "squared_error"
+    hidden_layer_sizes: Any = (100,)
+    activation: str = "relu"
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPRegressor:
         """Fit the model to ``X`` and the targets ``y`` (``(m,)`` or ``(m, k)``)."""

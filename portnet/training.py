@@ -97,15 +97,21 @@ def train(X: Any, y: Any, **options: Any) -> Model:
 
         so a weight of ``k`` counts a sample ``k`` times (full batch: to rounding, the run on
         the repeated samples), and a sample of weight 0 is left out before the validation
-        split and the batches (bit for bit the run without it). All ones is the unweighted
-        run, bit for bit. The history's costs, and with ``early_stopping`` the validation
-        loss, are weighted alike.
+        split and the batches (bit for bit the run without it; see ``zero_weights``). All
+        ones is the unweighted run, bit for bit. The history's costs, and with
+        ``early_stopping`` the validation loss, are weighted alike.
     class_weight : "balanced" or dict, optional
         Classifiers with one class per sample: each sample's weight is multiplied by its
         class's: ``{label: weight}`` (labels as in ``y``, one-hot columns by number; the
         others 1), or "balanced", scikit-learn's ``n / (n_classes · n_c)`` for the ``n_c``
         samples of class ``c`` (weighted counts with ``sample_weight``). Real targets or
         multi-label rows: an error.
+    zero_weights : {"drop", "keep"}
+        Samples whose weight (``sample_weight`` times ``class_weight``) is 0: "drop"
+        (default) leaves them out before the validation split and the batches; "keep" keeps
+        them in the batches, where they count for nothing but take places (scikit-learn's
+        MLP: its batches, its ``loss_curve_``). A batch of them alone, or a split part of
+        them alone, is then a ``ValueError`` (its weighted mean would be 0/0).
     init : {"auto", "small", "he", "glorot", "glorot_uniform", "zeros"}
         Initialiser (see :mod:`portnet.init`); "auto" is "he" for ReLU-type hidden layers,
         else "glorot"; "glorot_uniform" is scikit-learn's MLP's. Drawn on the host in
@@ -177,7 +183,8 @@ def train(X: Any, y: Any, **options: Any) -> Model:
         synchronisation in the loop) into ``model.history``. "epoch": at every epoch's end,
         the cost being the mean of that epoch's batch costs, each taken at the parameters
         before its update (scikit-learn's ``loss_curve_``: no separate pass over the data);
-        stopping, a held learning rate and checkpoints are decided there.
+        stopping, a held learning rate and checkpoints are decided there; with "lbfgs",
+        every iteration (each is a pass over the full batch).
     verbose : bool
         Print the cost at each log point.
     checkpoint, checkpoint_every : path, int, optional

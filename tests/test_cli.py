@@ -478,3 +478,135 @@ def test_lbfgs_from_the_command_line(capsys):
     assert accuracy > 0.85
     status = main(["train", "--optimizer", "lbfgs", "--batch-size", "20", "--no-plot"])
     _failed(capsys, status, "--optimizer lbfgs trains on the full batch")
+
+
+# -- issue 29: weights and epoch log points from the command line ----------------------------
+def _weighted_csv(path, X, labels, w):
+    lines = ["x1,x2,w,kind"] + [
+        f"{a},{b},{c},{k}" for (a, b), c, k in zip(X, w, labels, strict=True)
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _params(model):
+    return [np.asarray(p) for layer in model.params for p in layer]
+
+
+def test_a_weights_column_trains_as_train_with_sample_weight_bit_for_bit(capsys, tmp_path):
+    """The weights column (.csv by name, .npz by array name) is left out of the features and
+    weighs the samples: the model ``portnet.train(..., sample_weight=w)`` makes, to the bit;
+    ``predict`` leaves it out too, and weighs the score with it."""
+    X, y = portnet.datasets.noisy_moons()
+    kinds = np.array(["moon", "sun"])[y]
+    w = np.random.default_rng(4).uniform(0.0, 3.0, 200).round(3)
+    w[::7] = 0.0
+    _weighted_csv(tmp_path / "d.csv", X, kinds, w)
+    settings = ["--optimizer", "adam", "--batch-size", "32", "--iterations", "200", "--seed", "3"]
+    argv = ["train", "--data", "d.csv", "--weights-column", "w", *settings, "--no-plot"]
+    assert main([*argv, "--class-weight", "balanced", "--log-every", "100", "--out", "a"]) == 0
+    out = capsys.readouterr().out
+    assert "data: d.csv (200 samples, 2 features)" in out
+    run = {"optimizer": "adam", "batch_size": 32, "iterations": 200, "seed": 3, "log_every": 100}
+    expected = portnet.train(X, kinds, sample_weight=w, class_weight="balanced", **run)
+    model = portnet.load(tmp_path / "a" / "model.npz")
+    for p, q in zip(_params(model), _params(expected), strict=True):
+        np.testing.assert_array_equal(p, q)
+    score = expected.score(X, kinds, sample_weight=w)
+    assert f"training accuracy (weighted): {score:.4f}" in out
+
+    np.savez(tmp_path / "d.npz", X=X, y=kinds, sample_weight=w)
+    npz = ["train", "--data", "d.npz", "--weights-column", "sample_weight", *settings]
+    assert main([*npz, "--log-every", "100", "--out", "b", "--no-plot", "--quiet"]) == 0
+    unbalanced = portnet.train(X, kinds, sample_weight=w, **run)
+    for p, q in zip(
+        _params(portnet.load(tmp_path / "b" / "model.npz")), _params(unbalanced), strict=True
+    ):
+        np.testing.assert_array_equal(p, q)
+
+    assert main(["predict", "a/model.npz", "d.csv", "--weights-column", "w"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.split() == list(model.predict(X))
+    assert f"accuracy (weighted) on d.csv: {score:.4f}" in captured.err
+    status = main(["predict", "a/model.npz", "d.csv"])  # w taken for a feature: too wide
+    _failed(capsys, status, "the model takes 2 features, so the file must have 2 columns")
+
+
+def test_log_every_epoch_prints_each_epochs_mean_batch_cost(capsys):
+    argv = ["train", "--optimizer", "adam", "--epochs", "4", "--batch-size", "100", "--no-plot"]
+    assert main([*argv, "--log-every", "epoch"]) == 0
+    out = capsys.readouterr().out
+    X, y = portnet.datasets.planar()
+    run = {"optimizer": "adam", "epochs": 4, "batch_size": 100, "log_every": "epoch"}
+    costs = portnet.train(X, y, **run).history.cost
+    assert re.findall(r"Cost after (\w+ \d+): ([0-9.]+)", out) == [
+        (f"epoch {e}", f"{J:.6f}") for e, J in enumerate(costs, start=1)
+    ]
+    assert "for 16 iterations" in out
+    lbfgs = ["train", "--optimizer", "lbfgs", "--iterations", "3", "--log-every", "epoch"]
+    assert main([*lbfgs, "--no-plot"]) == 0  # an iteration is an epoch: the full batch
+    assert re.findall(r"Cost after epoch (\d+)", capsys.readouterr().out) == ["0", "1", "2", "3"]
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "epochs", "1.5", ""])
+def test_log_every_is_a_positive_count_or_epoch(capsys, value):
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "--log-every", value])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    expected = "a positive number of updates (e.g. 100) or 'epoch'"
+    assert f"argument --log-every: expected {expected}, got {value!r}" in err
+
+
+#: name -> (data, options, message): weights refused as portnet.train refuses them, or as a
+#: data file's cells are
+BAD_WEIGHTS = {
+    "negative": ("neg.csv", "w", "sample_weight must be non-negative, but it holds 1 "
+                 "negative value (the first -1 at index 1)"),
+    "nan": ("nan.csv", "w", "sample_weight must be finite, but it holds 1 NaN or infinite "
+            "value (the first at index 0)"),
+    "all zero": ("zeros.csv", "w", "sample_weight is zero for every sample: at least one "
+                 "weight must be positive"),
+    "empty cell": ("empty.csv", "w", "cannot read empty.csv: the weights column must hold "
+                   "numbers: row 3, column 'w' is empty"),
+    "text cell": ("text.csv", "w", "cannot read text.csv: the weights column must hold "
+                  "numbers: row 2, column 'w' holds 'heavy'"),
+    "no such column": ("ok.csv", "z", "cannot read ok.csv: no weights column named 'z'; the "
+                       "header has ['a', 'b', 'w', 'y']"),
+    "index out of range": ("ok.csv", "9", "cannot read ok.csv: weights column 9 is out of "
+                           "range for 4 columns"),
+    "the label column": ("ok.csv", "w --label w", "cannot read ok.csv: the label column 'w' "
+                         "is the weights column too"),
+    "npz, another length": ("short.npz", "sample_weight", "sample_weight must have one "
+                            "weight per sample of X (4), got 3"),
+    "npz, no such array": ("short.npz", "w", "cannot read short.npz: no array 'w' for the "
+                           "weights; it holds ['X', 'sample_weight', 'y']"),
+    "built-in data": ("planar", "w", "--weights-column is for data files; built-in data "
+                      "sets have no weights"),
+    "class weight, regression": ("reals.csv", "w --class-weight balanced", "class_weight "
+                                 "needs class labels, but y holds real targets (a regression"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", BAD_WEIGHTS)
+def test_bad_weights_are_errors_with_exit_code_2(capsys, tmp_path, case):
+    file, options, message = BAD_WEIGHTS[case]
+    rows = {
+        "neg.csv": "1,2,1,0\n3,4,-1,1\n", "nan.csv": "1,2,nan,0\n3,4,1,1\n",
+        "zeros.csv": "1,2,0,0\n3,4,0,1\n", "empty.csv": "1,2,1,0\n3,4,,1\n",
+        "text.csv": "1,2,heavy,0\n3,4,1,1\n", "ok.csv": "1,2,1,0\n3,4,1,1\n",
+        "reals.csv": "1,2,1,0.5\n3,4,1,1.25\n",
+    }  # fmt: skip
+    for name, content in rows.items():
+        (tmp_path / name).write_text("a,b,w,y\n" + content)
+    np.savez(tmp_path / "short.npz", X=np.eye(4), y=[0, 1, 0, 1], sample_weight=np.ones(3))
+    argv = ["train", "--data", file, "--weights-column", *options.split()]
+    status = main([*argv, "--iterations", "2", "--no-plot"])
+    _failed(capsys, status, message)
+
+
+def test_class_weight_takes_balanced_only(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "--class-weight", "equal"])
+    assert exc.value.code == 2
+    assert "argument --class-weight: invalid choice: 'equal'" in capsys.readouterr().err

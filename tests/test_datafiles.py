@@ -37,6 +37,14 @@ READS = {
     "CRLF line ends": (b"a,b,y\r\n1,2,0\r\n3,4,1\r\n", {}, ([[1, 2], [3, 4]], [0, 1], ("a", "b"))),
     "features only (prediction)": (b"a,b\n1,2\n3,4\n", {"n_features": 2}, ([[1, 2], [3, 4]], None, ("a", "b"))),
     "features and labels (prediction)": (b"1,2,x\n3,4,z\n", {"n_features": 2}, ([[1, 2], [3, 4]], ["x", "z"], None)),
+    # -- issue 29: a weights column, left out of the features; the label the last column but it
+    "weights by name": (b"a,w,b,y\n1,0.5,2,0\n3,2,4,1\n", {"weights": "w"}, ([[1, 2], [3, 4]], [0, 1], ("a", "b"), [0.5, 2.0])),
+    "weights last, the label before": (b"a,b,y,w\n1,2,x,1\n3,4,z,0\n", {"weights": "w"}, ([[1, 2], [3, 4]], ["x", "z"], ("a", "b"), [1.0, 0.0])),
+    "weights by index, no header": (b"1,2,3,0\n3,4,0.5,1\n", {"weights": -2}, ([[1, 2], [3, 4]], [0, 1], None, [3.0, 0.5])),
+    "weights and a label by name": (b"y,w,a\n0,1,5\n1,2,6\n", {"weights": "w", "label": "y"}, ([[5], [6]], [0, 1], ("a",), [1.0, 2.0])),
+    "nan and negative weights read, for train to refuse": (b"a,w,y\n1,nan,0\n3,-1,1\n", {"weights": "w"}, ([[1], [3]], [0, 1], ("a",), [np.nan, -1.0])),
+    "features and weights (prediction)": (b"1,2,7\n3,4,8\n", {"n_features": 2, "weights": 2}, ([[1, 2], [3, 4]], None, None, [7.0, 8.0])),
+    "features, labels and weights (prediction)": (b"1,2,x,7\n3,4,z,8\n", {"n_features": 2, "weights": 3}, ([[1, 2], [3, 4]], ["x", "z"], None, [7.0, 8.0])),
 }  # fmt: skip
 
 # name -> (file name, file bytes, read's options, message after "cannot read {file name}: ")
@@ -71,14 +79,31 @@ REFUSALS = {
     "a label index out of range": ("f.csv", b"1,2,0\n", {"label": 5}, "label column 5 is out of range for 3 columns"),
     "the model's width": ("f.csv", b"1,2,3,4\n", {"n_features": 2}, "the model takes 2 features, so the file must have 2 columns (or 3 with a label), it has 4"),
     "another suffix": ("f.txt", b"1,2,0\n", {}, "expected a .csv, .tsv, .npy, .npz file, got '.txt'"),
+    # -- issue 29: the weights column
+    "an empty weight": ("f.csv", b"a,w,y\n1,2,0\n3,,1\n", {"weights": "w"}, "the weights column must hold numbers: row 3, column 'w' is empty"),
+    "a text weight": ("f.csv", b"a,w,y\n1,2,0\n3,heavy,1\n", {"weights": "w"}, "the weights column must hold numbers: row 3, column 'w' holds 'heavy'"),
+    "an empty weight among numbers, no header": ("f.csv", b"1,2,0\n3,,1\n", {"weights": 1}, "the weights column must hold numbers: row 2, column 1 (counting from 0) is empty"),
+    "no such weights column": ("f.csv", b"a,b,y\n1,2,0\n", {"weights": "w"}, "no weights column named 'w'; the header has ['a', 'b', 'y']"),
+    "a weights index out of range": ("f.csv", b"1,2,0\n", {"weights": 3}, "weights column 3 is out of range for 3 columns"),
+    "the label the weights column": ("f.csv", b"a,w,y\n1,2,0\n", {"weights": "w", "label": 1}, "the label column 1 is the weights column too; give them different columns"),
+    "the model's width, besides the weights": ("f.csv", b"1,2,3,4,5\n", {"n_features": 2, "weights": 0}, "the model takes 2 features, so the file must have 2 columns (or 3 with a label), besides the weights column, it has 5"),
 }  # fmt: skip
 
 
 def _expect(table, expected):
-    (X, y, names), (X_expected, y_expected, names_expected) = table, expected
+    """``table`` (X, y, names[, weights]) is ``expected`` (X, y, names[, weights])."""
+    (X, y, names, *weights), (X_expected, y_expected, names_expected, *w_expected) = (
+        table,
+        expected,
+    )
     np.testing.assert_array_equal(X, np.array(X_expected, dtype=np.float64))
     assert X.dtype == np.float64
     assert names == names_expected
+    if w_expected:
+        np.testing.assert_array_equal(weights[0], w_expected[0])
+        assert weights[0].dtype == np.float64
+    else:
+        assert weights in ([], [None])
     if y_expected is None:
         assert y is None
         return
@@ -92,8 +117,8 @@ def test_a_text_file_reads_as_written(tmp_path, name):
     path = tmp_path / "data.csv"
     path.write_bytes(data)
     _expect(datafiles.read_table(path, **options), expected)
-    X, y = datafiles.read(path, **options)  # read: the same without the names
-    _expect((X, y, expected[2]), expected)
+    X, y = datafiles.read(path, **options)  # read: the same without the names and weights
+    _expect((X, y, expected[2]), expected[:3])
 
 
 @pytest.mark.parametrize("name", REFUSALS)
@@ -165,3 +190,17 @@ def test_an_unreadable_npz_is_a_permission_error_not_a_bad_archive(tmp_path, mon
     monkeypatch.setattr(datafiles, "open", denied, raising=False)
     with pytest.raises(PermissionError, match="Permission denied"):
         datafiles.read(tmp_path / "d.npz")
+
+
+def test_weights_of_npz_and_npy_files(tmp_path):
+    """An .npz's weights are the array ``weights=`` names (as stored: train checks them);
+    an .npy's, a column by index."""
+    np.savez(tmp_path / "d.npz", X=np.eye(2), y=[0, 1], sample_weight=np.array([1.0, 2.0]))
+    table = datafiles.read_table(tmp_path / "d.npz", weights="sample_weight")
+    _expect(table, ([[1, 0], [0, 1]], [0, 1], None, [1.0, 2.0]))
+    assert datafiles.read_table(tmp_path / "d.npz").sample_weight is None
+    with pytest.raises(ValueError, match=re.escape("no array 'w' for the weights; it holds")):
+        datafiles.read_table(tmp_path / "d.npz", weights="w")
+    np.save(tmp_path / "d.npy", np.array([[1.0, 3.0, 2.0, 0.0], [4.0, 0.5, 5.0, 1.0]]))
+    table = datafiles.read_table(tmp_path / "d.npy", weights=1)
+    _expect(table, ([[1, 2], [4, 5]], [0, 1], None, [3.0, 0.5]))

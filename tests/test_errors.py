@@ -979,6 +979,48 @@ CASES = {
         "from_sklearn takes a sklearn.neural_network.MLPClassifier or MLPRegressor, got "
         "portnet.sklearn.PortnetClassifier",
     ),
+    # -- issue 29, zero weights kept in the batches; the estimators' one parameter list
+    "unknown zero_weights": (
+        train(zero_weights="skip"),
+        portnet.InvalidOptionError,
+        "zero_weights must be one of ['drop', 'keep'], got 'skip'",
+    ),
+    "zero weights kept, a batch of them alone": (
+        train(
+            sample_weight=_with(np.ones(400), slice(40, 60), 0.0),
+            zero_weights="keep",
+            batch_size=20,
+            shuffle=False,
+            iterations=10,
+        ),
+        ValueError,
+        "batch 3 of epoch 1 (20 samples) holds only samples of weight 0: its loss, a mean "
+        "weighted by them, would be 0/0. Use a larger batch_size, or leave the samples of "
+        "weight 0 out (portnet.train's default zero_weights='drop')",
+    ),
+    "zero weights kept, a validation part of them alone": (
+        train(
+            sample_weight=_with(np.zeros(400), 0, 1.0),
+            zero_weights="keep",
+            early_stopping=True,
+            validation_fraction=0.5,
+        ),
+        ValueError,
+        "by the validation split has weight 0 (their loss, a mean weighted by them, would be "
+        "0/0): give another validation_fraction or seed, or validation_data",
+    ),
+    "drop-in, a batch of zero weights alone": (
+        lambda: _mlp(batch_size=100, shuffle=False).fit(
+            X, Y, sample_weight=_with(np.ones(400), slice(300, 400), 0.0)
+        ),
+        ValueError,
+        "batch 4 of epoch 1 (100 samples) holds only samples of weight 0",
+    ),
+    "regressor given class_weight": (
+        lambda: _regressor_estimator().set_params(class_weight="balanced"),
+        ValueError,
+        "Invalid parameter 'class_weight' for estimator PortnetRegressor(iterations=2)",
+    ),
 }
 
 

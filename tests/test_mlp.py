@@ -54,6 +54,28 @@ def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)
 
 
+def test_the_parameters_are_scikit_learns_then_portnets_own():
+    """Declared once for both (issue 29, item 5): each drop-in's signature is scikit-learn's
+    (names, order, kinds, defaults; the regressor's ``loss`` first), then ``backend``,
+    ``device``, ``dtype`` and ``precision``, keyword-only."""
+    import inspect
+
+    def described(cls):
+        return [(p.name, p.kind, p.default) for p in inspect.signature(cls).parameters.values()]
+
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    own = [(n, keyword, None) for n in ("backend", "device", "dtype")]
+    for ours, theirs in ((MLPClassifier, sk.MLPClassifier), (MLPRegressor, sk.MLPRegressor)):
+        assert described(ours) == [*described(theirs), *own, ("precision", keyword, "highest")]
+        assert ours().get_params() == {**theirs().get_params(), **dict.fromkeys(
+            ("backend", "device", "dtype")), "precision": "highest"}  # fmt: skip
+    assert list(inspect.signature(MLPRegressor).parameters)[:3] == [
+        "loss",
+        "hidden_layer_sizes",
+        "activation",
+    ]
+
+
 # -- the same training as scikit-learn's ----------------------------------------------------------
 def _scaled(load):
     X, y = load(return_X_y=True)
@@ -392,6 +414,46 @@ def test_sample_weight_gives_scikit_learns_run(problem, early_stopping):
         np.testing.assert_allclose(ours.validation_scores_, theirs.validation_scores_, rtol=RTOL)
     unweighted = ours_class(**params).fit(X, y)
     assert unweighted.loss_curve_[-1] != pytest.approx(ours.loss_curve_[-1], rel=1e-6)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+@pytest.mark.parametrize("early_stopping", [False, True], ids=["", "early stopping"])
+@pytest.mark.parametrize("problem", PROBLEMS)
+def test_zero_weights_stay_in_the_batches_as_in_scikit_learn(problem, early_stopping, solver):
+    """Samples of weight 0 keep their places in the shuffled batches (and in the split):
+    scikit-learn's loss_curve_, whose epoch mean counts them, to rounding; the run without
+    them differs."""
+    theirs_class, ours_class, X, y = PROBLEMS[problem]
+    rng = np.random.default_rng(6)
+    w = rng.uniform(0.2, 3.0, X.shape[0]) * (rng.random(X.shape[0]) > 0.3)  # ~30 % zeros
+    params = {"hidden_layer_sizes": (8,), "max_iter": 20, "random_state": 0, "batch_size": 32}
+    params.update(solver=solver, learning_rate_init=0.01, early_stopping=early_stopping)
+    theirs = theirs_class(**params).fit(X, y, sample_weight=w)
+    ours = ours_class(**params).fit(X, y, sample_weight=w)
+    _agree(theirs, ours, X)
+    if early_stopping:
+        np.testing.assert_allclose(ours.validation_scores_, theirs.validation_scores_, rtol=RTOL)
+    kept = w > 0
+    dropped = ours_class(**params).fit(X[kept], y[kept], sample_weight=w[kept])
+    assert dropped.loss_curve_[0] != pytest.approx(ours.loss_curve_[0], rel=1e-3)
+
+
+@pytest.mark.parametrize("problem", PROBLEMS)
+def test_a_batch_of_zero_weights_alone_is_an_error_as_in_scikit_learn(problem):
+    """scikit-learn divides by the batch's total weight 0 (``ZeroDivisionError``); portnet
+    says which batch of which epoch, before that epoch's first step."""
+    theirs_class, ours_class, X, y = PROBLEMS[problem]
+    w = np.ones(X.shape[0])
+    w[40:80] = 0.0  # batch 2 of 20 samples, in order
+    params = {"hidden_layer_sizes": (4,), "max_iter": 3, "batch_size": 20, "shuffle": False}
+    with pytest.raises(ZeroDivisionError):
+        theirs_class(**params).fit(X, y, sample_weight=w)
+    with pytest.raises(ValueError, match=r"^batch 3 of epoch 1 \(20 samples\) holds only "):
+        ours_class(**params).fit(X, y, sample_weight=w)
+    shuffled = {**params, "shuffle": True, "batch_size": 2, "random_state": 1}
+    w[2:] = 0.0  # two weighted samples: some shuffled pair of zeros comes in epoch 1
+    with pytest.raises(ValueError, match="holds only samples of weight 0"):
+        ours_class(**shuffled).fit(X, y, sample_weight=w)
 
 
 @pytest.mark.parametrize("problem", PROBLEMS)

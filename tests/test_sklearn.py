@@ -231,3 +231,33 @@ def test_a_grid_over_epochs_needs_no_iterations_none():
     search.fit(X, y)
     assert search.best_params_["epochs"] in (2, 3)
     assert PortnetClassifier(epochs=3).fit(X, y).model_.n_steps == 3  # full batch: a step each
+
+
+def test_one_parameter_list_and_class_weight_for_the_classifier_alone():
+    """The shared parameters are declared once (issue 29, item 5): both estimators show them
+    with their defaults (``hidden`` positional, the rest keyword-only), each but
+    ``warm_start`` an option of ``portnet.train``, and only the classifier adds ``class_weight``."""
+    import inspect
+
+    from portnet._options import NAMES
+
+    classifier = inspect.signature(PortnetClassifier).parameters
+    regressor = inspect.signature(PortnetRegressor).parameters
+    assert classifier["class_weight"].default is None
+    assert "class_weight" not in regressor
+    shared = {name: p.default for name, p in classifier.items() if name != "class_weight"}
+    assert {name: p.default for name, p in regressor.items()} == shared
+    assert shared["hidden"] == (4,)
+    assert shared["iterations"] == 2000
+    assert set(classifier) - set(NAMES) == {"warm_start"}  # the estimators' own
+    kinds = {p.kind for name, p in classifier.items() if name != "hidden"}
+    assert kinds == {inspect.Parameter.KEYWORD_ONLY}
+    assert classifier["hidden"].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+    assert PortnetClassifier().get_params() == {n: p.default for n, p in classifier.items()}
+    assert PortnetRegressor(3).get_params() == {**shared, "hidden": 3}
+    with pytest.raises(TypeError, match="class_weight"):
+        PortnetRegressor(class_weight="balanced")
+    assert repr(PortnetClassifier(5, class_weight="balanced")) == (
+        "PortnetClassifier(class_weight='balanced', hidden=5)"
+    )
+    assert PortnetClassifier() != PortnetClassifier()  # scikit-learn's identity, not fields'

@@ -253,6 +253,54 @@ def test_zero_weights_are_samples_left_out(backend, options):
     assert weighted.history.val_cost == dropped.history.val_cost
 
 
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"log_every": "epoch"}, {"early_stopping": True, "validation_fraction": 0.2}],
+    ids=["", "epoch log points", "early-stopping"],
+)
+def test_zero_weights_kept_hold_their_places_in_the_batches(backend, options):
+    """``zero_weights="keep"`` (the drop-ins'; against scikit-learn in test_mlp.py): every
+    sample has its place in the batches, so an epoch is ⌈400/64⌉ steps, not ⌈kept/64⌉; the
+    run NumPy makes; full batch, the run without them to rounding."""
+    run = {**TRAIN, "iterations": None, "epochs": 5, "batch_size": 64, **options}
+    run["shuffle"] = backend != "dask"  # Dask shuffles whole chunks: NumPy's batches in order
+    w = COUNTS.astype(np.float64)
+    kept = portnet.train(X_PLANAR, Y_PLANAR, sample_weight=w, zero_weights="keep",
+                         backend=backend, **run)  # fmt: skip
+    reference = portnet.train(X_PLANAR, Y_PLANAR, sample_weight=w, zero_weights="keep", **run)
+    dropped = portnet.train(X_PLANAR, Y_PLANAR, sample_weight=w, **run)
+    m_fit = 400 - (80 if options.get("early_stopping") else 0)  # the split: ⌈0.2·400⌉ held
+    assert kept.n_steps == 5 * -(-m_fit // 64)
+    assert dropped.n_steps < kept.n_steps
+    for p, q in zip(_params(kept), _params(reference), strict=True):
+        np.testing.assert_allclose(p, q, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(kept.history.cost, reference.history.cost, rtol=1e-9)
+    full = {**TRAIN, "backend": backend}
+    for p, q in zip(
+        _params(portnet.train(X_PLANAR, Y_PLANAR, sample_weight=w, zero_weights="keep", **full)),
+        _params(portnet.train(X_PLANAR, Y_PLANAR, sample_weight=w, **full)),
+        strict=True,
+    ):
+        np.testing.assert_allclose(p, q, rtol=1e-11, atol=1e-13)
+
+
+def test_a_kept_batch_of_zero_weights_alone_is_refused_before_its_epoch(backend):
+    """Its weighted mean would be 0/0 (scikit-learn's MLP: ``ZeroDivisionError``); dropped
+    (the default), the same weights train."""
+    run = {"batch_size": 20, "iterations": 60, "backend": backend, "zero_weights": "keep"}
+    w = np.ones(400)
+    w[40:60] = 0.0  # batch 3 in order (on Dask, chunk 3)
+    with pytest.raises(ValueError, match=r"^batch 3 of epoch 1 \(20 samples\) holds only"):
+        portnet.train(X_PLANAR, Y_PLANAR, sample_weight=w, shuffle=False, **run)
+    w[2:] = 0.0  # two weighted samples: shuffled, some batch of epoch 1 has none
+    with pytest.raises(
+        ValueError, match=r"of epoch 1 \(20 samples\) holds only samples of weight 0"
+    ):
+        portnet.train(X_PLANAR, Y_PLANAR, sample_weight=w, **run)
+    dropped = portnet.train(X_PLANAR, Y_PLANAR, sample_weight=w, **{**run, "zero_weights": "drop"})
+    assert dropped.n_steps == 60
+
+
 @pytest.mark.parametrize("options", [{}, {"batch_size": 64}], ids=["full-batch", "mini-batches"])
 def test_all_ones_weights_train_as_no_weights_bit_for_bit(backend, options):
     options = _dask(backend, {**TRAIN, **options, "backend": backend, "l2": 0.3})
