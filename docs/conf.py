@@ -35,6 +35,7 @@ exclude_patterns = ["_build", "requirements.txt"]
 
 myst_enable_extensions = ["colon_fence", "dollarmath", "deflist"]
 myst_heading_anchors = 3
+smartquotes_action = "qe"  # quotes and ellipses; "--flag" in help texts stays two hyphens
 
 # every reference to portnet's own objects must resolve; others (numpy, typing, ...) are
 # not checked: the build has no network for intersphinx inventories
@@ -46,7 +47,7 @@ autodoc_member_order = "bysource"
 numpydoc_show_class_members = False
 numpydoc_xref_param_type = False
 
-plot_include_source = False  # MyST cannot show it (its directive state has no insert_input)
+plot_include_source = False  # a page shows the code of a picture where it means to
 plot_html_show_source_link = False
 plot_html_show_formats = False
 plot_formats = [("png", 110)]

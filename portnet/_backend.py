@@ -330,7 +330,7 @@ def _named(backend: Any, device: Any) -> tuple[str, Any]:
     """The name and namespace of a ``backend=`` name or namespace."""
     if isinstance(backend, str):
         if backend not in TABLE:
-            raise ValueError(
+            raise InvalidOptionError(
                 f"unknown backend {backend!r}; expected one of {list(BACKENDS)}, 'auto', "
                 "an array namespace, or None (use the input's)"
             )

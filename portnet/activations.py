@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._checks import InvalidOptionError
 from ._namespace import array_namespace
 
 Array = Any
@@ -155,7 +156,7 @@ def get_activation(activation: str | Activation, **options: float) -> Activation
             raise TypeError("options can only be given with an activation name")
         return activation
     if not isinstance(activation, str) or activation not in ACTIVATIONS:
-        raise ValueError(
+        raise InvalidOptionError(
             f"unknown activation {activation!r}; expected one of {sorted(ACTIVATIONS)} "
             "or a portnet.activations.Activation"
         )

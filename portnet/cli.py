@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import importlib
 import os
 import re
@@ -527,7 +528,7 @@ def _message(exc: Exception) -> str:
     ``dtype='float32'``), an OS error with its file, an unexpected error as one."""
     if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
         return f"{exc.filename}: {exc.strerror.lower()}"
-    text = _FLAG.sub(_as_flag, str(exc)) or type(exc).__name__
+    text = _MUST.sub(_as_flag, _FLAG.sub(_as_flag, str(exc))) or type(exc).__name__
     if not isinstance(exc, _EXPECTED):
         text = f"unexpected {type(exc).__name__}: {text} (a bug in portnet: please report it)"
     return text
@@ -537,9 +538,29 @@ def _message(exc: Exception) -> str:
 _FLAG = re.compile(r"\b([a-z_]+)='([^']*)'")
 
 
+#: ``name must ...`` in such a message (``learning_rate must be a finite number > 0``)
+_MUST = re.compile(r"\b([a-z_]+)(?= must )")
+
+
+@functools.cache
+def _flags() -> frozenset[str]:
+    """The options of the command's subcommands, as ``dest`` names (``learning_rate``)."""
+    commands = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return frozenset(
+        action.dest
+        for sub in commands.choices.values()
+        for action in sub._actions
+        if action.option_strings
+    )
+
+
 def _as_flag(match: re.Match[str]) -> str:
-    name, value = match.groups()
-    return f"--{name.replace('_', '-')} {value}" if name in OPTION_NAMES else match[0]
+    """An option named as in Python (``learning_rate``, ``dtype='float32'``) as the command's
+    flag (``--learning-rate``, ``--dtype float32``), where the command has that flag."""
+    name, value = match[1], match.groups()[1:]
+    if name not in OPTION_NAMES or name not in _flags():
+        return match[0]
+    return " ".join([f"--{name.replace('_', '-')}", *value])
 
 
 def _drop_stdout() -> None:

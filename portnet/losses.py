@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._checks import InvalidOptionError
 from ._namespace import array_namespace
 from .activations import Activation, exp_limit, identity, sigmoid
 
@@ -183,7 +184,7 @@ def get_loss(loss: str | Loss) -> Loss:
     if isinstance(loss, Loss):
         return loss
     if not isinstance(loss, str) or loss not in LOSSES:
-        raise ValueError(
+        raise InvalidOptionError(
             f"unknown loss {loss!r}; expected one of {sorted(LOSSES)}, 'auto' "
             "or a portnet.losses.Loss"
         )

@@ -84,7 +84,7 @@ def test_logistic_regression_from_the_command_line(capsys):
 def test_errors_go_to_stderr_with_exit_code_2(capsys):
     assert main(["train", "--learning-rate", "-1"]) == 2
     err = capsys.readouterr().err
-    assert "portnet: error: learning_rate must be a finite number > 0, got -1.0" in err
+    assert "portnet: error: --learning-rate must be a finite number > 0, got -1.0" in err
     with pytest.raises(SystemExit) as exc:
         main(["train", "--hidden", "4,x"])
     assert exc.value.code == 2

@@ -178,12 +178,12 @@ CASES = {
     ),
     "unknown activation": (
         train(activation="swish"),
-        ValueError,
+        portnet.InvalidOptionError,
         "unknown activation 'swish'; expected one of ['identity', 'leaky_relu', 'relu', 'sigmoid', 'tanh']",
     ),
     "unknown loss": (
         train(loss="hinge"),
-        ValueError,
+        portnet.InvalidOptionError,
         "unknown loss 'hinge'; expected one of ['binary_crossentropy', 'categorical_crossentropy', 'poisson', "
         "'squared_error'], 'auto'",
     ),
@@ -199,7 +199,7 @@ CASES = {
     ),
     "unknown backend": (
         train(backend="mxnet"),
-        ValueError,
+        portnet.InvalidOptionError,
         "unknown backend 'mxnet'; expected one of ['numpy', 'cupy', 'jax', 'torch', 'array_api_strict', 'dask'], 'auto'",
     ),
     "unknown dtype": (
@@ -327,6 +327,16 @@ CASES = {
         _in_tmp(lambda: _model().save("sub")),
         IsADirectoryError,
         "cannot write model to sub: it is a folder, not a file",
+    ),
+    "save to the current folder": (
+        _in_tmp(lambda: _model().save(".")),
+        IsADirectoryError,
+        "cannot write model to .: it is a folder, not a file",
+    ),
+    "save to the root folder": (
+        _in_tmp(lambda: _model().save("/")),
+        IsADirectoryError,
+        "cannot write model to /: it is a folder, not a file",
     ),
     "save under a file": (
         _in_tmp(lambda: _model().save("file/m.npz")),
