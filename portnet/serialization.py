@@ -82,8 +82,10 @@ def write(path: str | os.PathLike[str], arrays: dict[str, np.ndarray]) -> Path:
     file is in place (main thread), then raised.  An ``OSError`` names ``path`` and why, as
     :func:`check_writable` does, never the hidden file.
     """
+    path = Path(path)
     what = "checkpoint" if "checkpoint" in arrays else "model"
-    path = check_writable(path, what)  # "." or "/": a folder, before a hidden name is made
+    if not path.name:  # "." or "/": a folder, with no name to put a hidden file beside
+        check_writable(path, what)
     with _interrupts_held():
         try:
             _write_beside(path, arrays)
