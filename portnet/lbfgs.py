@@ -9,6 +9,11 @@ bisection where the cubic fails)::
 
     f(x + α·d) ≤ f(x) + c₁·α·∇fᵀd          |∇f(x + α·d)ᵀd| ≤ c₂·|∇fᵀd|
 
+Where there is no such point (at a kink of ReLU's the slope can jump past ``c₂·|∇fᵀd|`` on
+both sides), the search is tried again along ``−g`` with the memory cleared, and that one
+ends at the lowest point with sufficient decrease it found, as SciPy's line search ends on
+its warnings.
+
 The vectors stay on their device; the line search reads two scalars per evaluation of the
 objective (``f`` and ``∇fᵀd``) and an iteration one or two more (``max|g|``, ``yᵀy``), as
 SciPy's L-BFGS-B does.  Its choices where the book leaves them open are SciPy's: the
@@ -110,8 +115,9 @@ class Memory(NamedTuple):
 
 class Step(NamedTuple):
     """What a line search did: ``alpha`` along ``d`` from ``f0`` (slope ``slope0 = gᵀd``)
-    to ``f`` (slope ``slope``), in ``evaluations`` calls; ``accepted``: the strong Wolfe
-    conditions hold there (otherwise the step was not taken)."""
+    to ``f`` (slope ``slope``), in ``evaluations`` calls; ``accepted``: the step was taken
+    (the strong Wolfe conditions hold there, or, with ``fallback``, sufficient decrease;
+    otherwise the iterate stays)."""
 
     alpha: float
     f0: float
@@ -290,20 +296,28 @@ def _armijo(point: _Point, origin: _Point, config: LBFGS) -> bool:
 
 def line_search(
     value_and_grad: Objective, x: Array, f: float, g: Array, d: Array, alpha: float, *,
-    config: LBFGS, read: Read = float,
+    config: LBFGS, read: Read = float, fallback: bool = False,
 ) -> tuple[Step, Array, Array]:  # fmt: skip
     """Algorithm 3.5 from the trial step ``alpha``: the step info, and the new ``x`` and
-    ``g`` (``x`` and ``g`` as given where no step satisfying the strong Wolfe conditions
-    was found within ``config.max_line_search`` evaluations, or ``d`` is not a descent
-    direction)."""
+    ``g``.  Where no step satisfying the strong Wolfe conditions is found within
+    ``config.max_line_search`` evaluations (at a kink of ReLU's, there may be none), the
+    lowest point with sufficient decrease if ``fallback`` (as SciPy's line search ends, on
+    its warnings, at the best point it found), else ``x`` and ``g`` as given; as given too
+    where ``d`` is not a descent direction."""
     origin = _Point(0.0, float(f), read(g @ d), x, g)
-    found, used = None, 0
+    found, used, best = None, 0, origin
+
+    def evaluate(a: float) -> _Point:
+        nonlocal best
+        point = _evaluate(value_and_grad, x, d, a, read)
+        if _armijo(point, origin, config) and point.f < best.f:
+            best = point
+        return point
+
     if origin.slope < 0:
-        found, used = _bracket(
-            lambda a: _evaluate(value_and_grad, x, d, a, read), origin, alpha, config
-        )
-    end = found or origin
-    step = Step(end.alpha, origin.f, origin.slope, end.f, end.slope, used, found is not None)
+        found, used = _bracket(evaluate, origin, alpha, config)
+    end = found or (best if fallback else origin)
+    step = Step(end.alpha, origin.f, origin.slope, end.f, end.slope, used, end is not origin)
     return step, end.x, end.g
 
 
@@ -358,7 +372,15 @@ def iterate(
             norm = math.sqrt(read(d @ d))
             alpha = min(1.0 / norm, MAX_STEP) if norm > 0 else 1.0
         step, x, g = line_search(
-            value_and_grad, state.x, state.f, state.g, d, alpha, config=config, read=read
+            value_and_grad,
+            state.x,
+            state.f,
+            state.g,
+            d,
+            alpha,
+            config=config,
+            read=read,
+            fallback=not memory.s,
         )
         evaluations += step.evaluations
         if step.accepted or not memory.s:
@@ -376,9 +398,10 @@ def stop_reason(
     state: State, *, gtol: float = GTOL, ftol: float = FTOL, max_fun: int = MAX_FUN
 ) -> str | None:
     """Why to stop at ``state`` (SciPy's L-BFGS-B rules; the iteration count is the
-    caller's): "line_search" (no step satisfying the Wolfe conditions, even along
-    ``−g``), "tol" (``max|g| ≤ gtol``), "ftol" (``(f_k − f_{k+1}) / max(|f_k|, |f_{k+1}|,
-    1) ≤ ftol``), "max_fun" (more than ``max_fun`` evaluations); None to go on."""
+    caller's): "line_search" (no step satisfying the Wolfe conditions, and along ``−g``
+    none with sufficient decrease either), "tol" (``max|g| ≤ gtol``), "ftol" (``(f_k −
+    f_{k+1}) / max(|f_k|, |f_{k+1}|, 1) ≤ ftol``), "max_fun" (more than ``max_fun``
+    evaluations); None to go on."""
     if state.step is not None and not state.step.accepted:
         return "line_search"
     if state.gmax <= gtol:

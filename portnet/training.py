@@ -60,8 +60,8 @@ def train(X: Any, y: Any, **options: Any) -> Model:
         when ``max|∇J| ≤ tol`` (``stop_reason="tol"``), when an iteration lowers the cost by
         less than ``2.2e-9·max(|J|, 1)`` ("ftol"), after the iteration in which the cost's
         evaluations pass ``max_fun`` ("max_fun"), when no step satisfies the Wolfe
-        conditions even along ``−∇J`` ("line_search"), or after ``iterations``. No
-        ``learning_rate``, ``batch_size``, ``checkpoint`` or ``resume``.
+        conditions, nor lowers the cost enough along ``−∇J`` ("line_search"), or after
+        ``iterations``. No ``learning_rate``, ``batch_size``, ``checkpoint`` or ``resume``.
         ``momentum(0.1, nesterov=True, rate_in_velocity=True)``, ``adam(0.001,
         eps_hat=True)``: scikit-learn's forms of the updates.
     learning_rate : float or Schedule, optional

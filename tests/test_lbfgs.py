@@ -378,6 +378,34 @@ def test_line_search_steps_back_from_a_cost_that_is_not_finite():
     assert 0 < float(x_new[0]) < 3.0
 
 
+def test_a_kink_with_no_wolfe_point_is_crossed_to_the_lowest_point_found():
+    """``max(−x, 3x)`` from −1: along ``−g`` the slope is −1 up to the kink and +3 beyond,
+    so no point satisfies the strong Wolfe conditions (|slope| ≤ 0.9).  Without a memory
+    to drop, the search ends at the lowest point with sufficient decrease it found, as
+    SciPy's ends on its warnings, and the minimum is reached; with ``fallback=False`` the
+    step is refused."""
+
+    def value_and_grad(x):
+        return float(np.sum(np.where(x < 0, -x, 3 * x))), np.where(x < 0, -1.0, 3.0)
+
+    x, (f, g) = np.full(1, -1.0), value_and_grad(np.full(1, -1.0))
+    config = lbfgs.LBFGS()
+    refused, x_same, _ = lbfgs.line_search(value_and_grad, x, f, g, -g, 1.0, config=config)
+    assert not refused.accepted
+    assert float(x_same[0]) == -1.0
+    step, x_new, _ = lbfgs.line_search(
+        value_and_grad, x, f, g, -g, 1.0, config=config, fallback=True
+    )
+    assert step.accepted
+    assert abs(step.slope) > config.c2 * abs(step.slope0)
+    assert step.f <= f + config.c1 * step.alpha * step.slope0  # sufficient decrease
+    assert step.f < 0.05
+    assert step.f == value_and_grad(x_new)[0]
+    result = lbfgs.minimize(value_and_grad, x)
+    assert result.f == pytest.approx(0.0, abs=1e-12)
+    assert result.reason == "line_search"  # at the kink itself no direction descends
+
+
 def test_lbfgs_weighs_the_samples_as_repeating_them():
     """sample_weight reaches L-BFGS's objective: weight 2 is the sample twice (the cost
     and its gradient equal to rounding, so the iterates agree closely)."""
