@@ -20,9 +20,10 @@ Layouts (one sample per row, samples first as everywhere in portnet; suffixes in
 
 ``weights=`` names the column of each sample's weight (as ``label=`` names one; by default
 there is none), left out of the features like the label column; without ``label=`` the
-label is then the last column but it.  Its cells are numbers (an empty one is an error);
-whether they are valid weights (finite, non-negative) :func:`portnet.train` checks.  In an
-``.npz``, ``weights=`` names an array instead (e.g. ``sample_weight``).
+label is then the last column but it.  Its cells are finite numbers >= 0 (an empty,
+negative or infinite one is an error naming its row; a ``.npy``'s and an ``.npz``'s values
+:func:`portnet.train` checks).  In an ``.npz``, ``weights=`` names an array instead (e.g.
+``sample_weight``).
 
 With ``n_features`` given (prediction: the model's input width), a ``.csv``/``.npy`` with
 exactly that many columns (besides a ``weights=`` column) has no label column, and one
@@ -403,11 +404,13 @@ def _feature(path: Path, column: np.ndarray, j: int, where: _Where | None) -> np
 
 
 def _weights(path: Path, column: np.ndarray, j: int, where: _Where | None) -> np.ndarray:
-    """The weights column as float64: numbers (NaN, infinite, negative ones too, for
-    :func:`portnet.train` to refuse); a text file's empty or text cell refused."""
-    if where is None or column.dtype.kind in "iub":  # a .npy's column; integers
+    """The weights column as float64: a text file's empty, text, negative or infinite cell
+    refused, naming its row (a ``.npy``'s values are checked by :func:`portnet.train`)."""
+    if where is None:  # a .npy's column
         return column.astype(np.float64)
-    if column.dtype.kind == "f":  # NaN: an empty cell (pandas reads "nan" as text)
+    if column.dtype.kind in "iub":
+        problems = []
+    elif column.dtype.kind == "f":  # NaN: an empty cell (pandas reads "nan" as text)
         empty = np.flatnonzero(np.isnan(column))
         problems = [(int(empty[0]), "is empty")] if empty.size else []
     else:  # text: numbers as text ("nan", "inf" too), or not
@@ -420,7 +423,13 @@ def _weights(path: Path, column: np.ndarray, j: int, where: _Where | None) -> np
         raise ValueError(
             f"cannot read {path}: the weights column must hold numbers: {where(i, j)} {problem}"
         )
-    return column.astype(np.float64)
+    w = column.astype(np.float64)
+    for i in np.flatnonzero(~(np.isfinite(w) & (w >= 0)))[:1]:  # named by row, not index
+        raise ValueError(
+            f"cannot read {path}: the weights column must hold finite numbers >= 0: "
+            f"{where(int(i), j)} holds {w[i]:g}"
+        )
+    return w
 
 
 def _empty(cell: Any) -> bool:

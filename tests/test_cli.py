@@ -561,10 +561,14 @@ def test_log_every_is_a_positive_count_or_epoch(capsys, value):
 #: name -> (data, options, message): weights refused as portnet.train refuses them, or as a
 #: data file's cells are
 BAD_WEIGHTS = {
-    "negative": ("neg.csv", "w", "sample_weight must be non-negative, but it holds 1 "
-                 "negative value (the first -1 at index 1)"),
-    "nan": ("nan.csv", "w", "sample_weight must be finite, but it holds 1 NaN or infinite "
-            "value (the first at index 0)"),
+    "negative": ("neg.csv", "w", "cannot read neg.csv: the weights column must hold finite "
+                 "numbers >= 0: row 3, column 'w' holds -1"),
+    "nan": ("nan.csv", "w", "cannot read nan.csv: the weights column must hold finite "
+            "numbers >= 0: row 2, column 'w' holds nan"),
+    "infinite": ("inf.csv", "w", "cannot read inf.csv: the weights column must hold finite "
+                 "numbers >= 0: row 3, column 'w' holds inf"),
+    "npy, negative": ("neg.npy", "2", "sample_weight must be non-negative, but it holds 1 "
+                      "negative value (the first -1 at index 1)"),
     "all zero": ("zeros.csv", "w", "sample_weight is zero for every sample: at least one "
                  "weight must be positive"),
     "empty cell": ("empty.csv", "w", "cannot read empty.csv: the weights column must hold "
@@ -595,11 +599,13 @@ def test_bad_weights_are_errors_with_exit_code_2(capsys, tmp_path, case):
         "neg.csv": "1,2,1,0\n3,4,-1,1\n", "nan.csv": "1,2,nan,0\n3,4,1,1\n",
         "zeros.csv": "1,2,0,0\n3,4,0,1\n", "empty.csv": "1,2,1,0\n3,4,,1\n",
         "text.csv": "1,2,heavy,0\n3,4,1,1\n", "ok.csv": "1,2,1,0\n3,4,1,1\n",
+        "inf.csv": "1,2,1,0\n3,4,inf,1\n",
         "reals.csv": "1,2,1,0.5\n3,4,1,1.25\n",
     }  # fmt: skip
     for name, content in rows.items():
         (tmp_path / name).write_text("a,b,w,y\n" + content)
     np.savez(tmp_path / "short.npz", X=np.eye(4), y=[0, 1, 0, 1], sample_weight=np.ones(3))
+    np.save(tmp_path / "neg.npy", [[1.0, 2.0, 1.0, 0.0], [3.0, 4.0, -1.0, 1.0]])
     argv = ["train", "--data", file, "--weights-column", *options.split()]
     status = main([*argv, "--iterations", "2", "--no-plot"])
     _failed(capsys, status, message)

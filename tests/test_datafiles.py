@@ -42,7 +42,6 @@ READS = {
     "weights last, the label before": (b"a,b,y,w\n1,2,x,1\n3,4,z,0\n", {"weights": "w"}, ([[1, 2], [3, 4]], ["x", "z"], ("a", "b"), [1.0, 0.0])),
     "weights by index, no header": (b"1,2,3,0\n3,4,0.5,1\n", {"weights": -2}, ([[1, 2], [3, 4]], [0, 1], None, [3.0, 0.5])),
     "weights and a label by name": (b"y,w,a\n0,1,5\n1,2,6\n", {"weights": "w", "label": "y"}, ([[5], [6]], [0, 1], ("a",), [1.0, 2.0])),
-    "nan and negative weights read, for train to refuse": (b"a,w,y\n1,nan,0\n3,-1,1\n", {"weights": "w"}, ([[1], [3]], [0, 1], ("a",), [np.nan, -1.0])),
     "features and weights (prediction)": (b"1,2,7\n3,4,8\n", {"n_features": 2, "weights": 2}, ([[1, 2], [3, 4]], None, None, [7.0, 8.0])),
     "features, labels and weights (prediction)": (b"1,2,x,7\n3,4,z,8\n", {"n_features": 2, "weights": 3}, ([[1, 2], [3, 4]], ["x", "z"], None, [7.0, 8.0])),
 }  # fmt: skip
@@ -82,6 +81,9 @@ REFUSALS = {
     # -- issue 29: the weights column
     "an empty weight": ("f.csv", b"a,w,y\n1,2,0\n3,,1\n", {"weights": "w"}, "the weights column must hold numbers: row 3, column 'w' is empty"),
     "a text weight": ("f.csv", b"a,w,y\n1,2,0\n3,heavy,1\n", {"weights": "w"}, "the weights column must hold numbers: row 3, column 'w' holds 'heavy'"),
+    "a nan weight": ("f.csv", b"a,w,y\n1,nan,0\n3,1,1\n", {"weights": "w"}, "the weights column must hold finite numbers >= 0: row 2, column 'w' holds nan"),
+    "a negative weight": ("f.csv", b"a,w,y\n1,2,0\n3,-1,1\n", {"weights": "w"}, "the weights column must hold finite numbers >= 0: row 3, column 'w' holds -1"),
+    "a negative fractional weight, tab-separated": ("f.tsv", b"a\tw\ty\n1\t0.5\t0\n3\t-0.25\t1\n", {"weights": "w"}, "row 3, column 'w' holds -0.25"),
     "an empty weight among numbers, no header": ("f.csv", b"1,2,0\n3,,1\n", {"weights": 1}, "the weights column must hold numbers: row 2, column 1 (counting from 0) is empty"),
     "no such weights column": ("f.csv", b"a,b,y\n1,2,0\n", {"weights": "w"}, "no weights column named 'w'; the header has ['a', 'b', 'y']"),
     "a weights index out of range": ("f.csv", b"1,2,0\n", {"weights": 3}, "weights column 3 is out of range for 3 columns"),
