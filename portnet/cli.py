@@ -340,8 +340,8 @@ def _train(args: argparse.Namespace) -> int:
     if model is None:
         return status
     say(f"model: {model}")
-    what = ("accuracy" if model.is_classifier else "R²") + ("" if w is None else " (weighted)")
-    say(f"training {what}: {model.score(X, y, sample_weight=w):.4f}")
+    what, score = _score(model, X, y, w)
+    say(f"training {what}: {score:.4f}")
     spent = "" if compiling is None else f", of which {sum(compiling):.2f} s compiling"
     say(f"time: {seconds:.2f} s for {model.n_steps} iterations{spent}")
     say("wrote: " + ", ".join(map(str, _write(args, model, X, y, features))))
@@ -427,8 +427,8 @@ def _predict(args: argparse.Namespace) -> int:
         )
     out = np.asarray(to_numpy(model.predict_proba(X) if args.proba else model.predict(X)))
     if y is not None:
-        what = ("accuracy" if model.is_classifier else "R²") + ("" if w is None else " (weighted)")
-        print(f"{what} on {args.data}: {model.score(X, y, sample_weight=w):.4f}", file=sys.stderr)
+        what, score = _score(model, X, y, w)
+        print(f"{what} on {args.data}: {score:.4f}", file=sys.stderr)
     if args.out is not None and args.out.suffix == ".npy":
         np.save(args.out, out)
         return 0
@@ -521,6 +521,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 #: errors the command expects (bad input, files, missing extras); any other is a bug
 _EXPECTED = (ValueError, TypeError, OSError, ImportError, RuntimeError, ArithmeticError)
+
+
+def _score(model: Any, X: Any, y: Any, w: Any) -> tuple[str, float]:
+    """What the model's score is ("accuracy", "R²"; "(weighted)" with weights ``w``), and
+    its value on ``(X, y)``."""
+    what = ("accuracy" if model.is_classifier else "R²") + ("" if w is None else " (weighted)")
+    return what, model.score(X, y, sample_weight=w)
 
 
 def _message(exc: Exception) -> str:
